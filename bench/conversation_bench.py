@@ -1,0 +1,109 @@
+"""Drive N simulated women concurrently through Conversation.handle and report throughput and latency.
+
+Storage writes are included: every message is committed (processed id, message log, state) before
+its replies are returned, exactly as in production.
+
+    .venv/bin/python bench/conversation_bench.py                       # SQLite in a temp dir
+    .venv/bin/python bench/conversation_bench.py --pg postgresql://u:p@127.0.0.1/db
+    .venv/bin/python bench/conversation_bench.py --women 20 --messages 50
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+import platform
+import random
+import statistics
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from bot.config import load_config, normalise_database_url  # noqa: E402
+from bot.content import Content  # noqa: E402
+from bot.conversation import Conversation  # noqa: E402
+from bot.messages import Incoming, Kind  # noqa: E402
+from bot.storage import Store  # noqa: E402
+
+LANGUAGES = ["nl", "en", "fr", "ar", "tr", "fa", "ps", "ti", "so", "uk", "ru"]
+
+
+def script(content: Content, language: str, count: int, rng: random.Random) -> list[tuple[str, str | None]]:
+    """What one woman sends: onboarding, then menus, topics, answers and free-text questions."""
+    questions = [q for entry in content.knowledge.entries.values() for q in entry.answers.get(language, entry.answers["en"]).questions]
+    steps: list[tuple[str, str | None]] = [("hello", None), ("", f"lang:{language}")]
+    while len(steps) < count:
+        roll = rng.random()
+        if roll < 0.5:
+            steps.append((rng.choice(questions), None))
+        elif roll < 0.7:
+            steps.append(("", f"topic:{rng.choice(content.knowledge.topics).id}"))
+        elif roll < 0.85:
+            steps.append(("", f"entry:{rng.choice(list(content.knowledge.entries))}"))
+        else:
+            steps.append((rng.choice(["/menu", "/help", "/language", "what is the weather on mars"]), None))
+    return steps[:count]
+
+
+async def woman(conversation: Conversation, index: int, steps: list[tuple[str, str | None]], latencies: list[float]) -> None:
+    for number, (text, payload) in enumerate(steps):
+        kind = Kind.BUTTON if payload else Kind.TEXT
+        message = Incoming("bench", f"woman-{index}", f"{index}-{number}", kind, text, payload)
+        start = time.perf_counter()
+        replies = await conversation.handle(message)
+        latencies.append(time.perf_counter() - start)
+        assert replies and replies[0].key != "error-sorry", replies
+
+
+async def run(url: str, women: int, messages: int, seed: int) -> dict[str, float]:
+    config = load_config(ROOT / "config.yaml", env={})
+    content = Content.load(config)
+    store = await Store.open(url)
+    conversation = Conversation(store, content, config)
+    rng = random.Random(seed)
+    scripts = [script(content, LANGUAGES[i % len(LANGUAGES)], messages, rng) for i in range(women)]
+    await woman(conversation, -1, script(content, "en", 5, rng), [])  # warm-up: connections, caches
+    latencies: list[float] = []
+    start = time.perf_counter()
+    await asyncio.gather(*(woman(conversation, i, scripts[i], latencies) for i in range(women)))
+    elapsed = time.perf_counter() - start
+    await store.close()
+    latencies.sort()
+    return {
+        "messages": len(latencies),
+        "seconds": elapsed,
+        "per_second": len(latencies) / elapsed,
+        "p50_ms": statistics.median(latencies) * 1000,
+        "p99_ms": latencies[int(len(latencies) * 0.99) - 1] * 1000,
+        "max_ms": latencies[-1] * 1000,
+    }
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--women", type=int, default=10, help="women writing at the same time (default 10)")
+    parser.add_argument("--messages", type=int, default=100, help="messages per woman (default 100)")
+    parser.add_argument("--pg", help="also run on this PostgreSQL URL (its tables are created if missing)")
+    parser.add_argument("--seed", type=int, default=7)
+    args = parser.parse_args()
+    targets = []
+    with tempfile.TemporaryDirectory() as tmp:
+        targets.append(("sqlite", f"sqlite+aiosqlite:///{Path(tmp) / 'bench.db'}"))
+        if args.pg:
+            targets.append(("postgresql", normalise_database_url(args.pg)))
+        print(f"# {time.strftime('%Y-%m-%d')} {platform.machine()} {os.cpu_count()} cores, Python {platform.python_version()}, "
+              f"{args.women} women x {args.messages} messages")
+        print(f"{'store':<12}{'messages':>9}{'msg/s':>9}{'p50 ms':>9}{'p99 ms':>9}{'max ms':>9}")
+        for name, url in targets:
+            result = asyncio.run(run(url, args.women, args.messages, args.seed))
+            print(f"{name:<12}{result['messages']:>9}{result['per_second']:>9.0f}{result['p50_ms']:>9.2f}{result['p99_ms']:>9.2f}{result['max_ms']:>9.2f}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,24 @@
+"""Assembly at the edge: config, content and store become a Conversation."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from pathlib import Path
+
+from bot.config import Config
+from bot.content import Content
+from bot.conversation import Conversation
+from bot.storage import Store
+
+
+@asynccontextmanager
+async def open_conversation(config: Config, db: str | Path | None = None) -> AsyncIterator[Conversation]:
+    content = Content.load(config)
+    store = await Store.open(config.database_url(db))
+    try:
+        retention = config.settings.retention
+        await store.purge_expired(retention.messages_days, retention.inactive_user_days)
+        yield Conversation(store, content, config)
+    finally:
+        await store.close()

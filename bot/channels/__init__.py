@@ -1,0 +1,1 @@
+"""Channels: convert raw payloads to and from core messages; no wording, no decisions."""

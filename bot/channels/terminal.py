@@ -1,0 +1,151 @@
+"""The terminal channel: an interactive chat for people, and a JSON-lines interface for scripts."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import sys
+import uuid
+from dataclasses import dataclass, field
+from typing import IO, Any
+
+from bot.conversation import Conversation
+from bot.messages import Button, Incoming, Kind, Outgoing
+
+CHANNEL = "terminal"
+DEFAULT_USER = "local"
+ISOLATE, POP = "\u2068", "\u2069"  # keep RTL labels from swallowing the button numbers
+
+
+@dataclass
+class Terminal:
+    conversation: Conversation
+    out: IO[str]
+    language_hint: str | None = None
+    buttons: dict[str, tuple[Button, ...]] = field(default_factory=dict)
+    _session: str = field(default_factory=lambda: uuid.uuid4().hex[:12])
+    _count: int = 0
+
+    async def send(self, user: str, kind: Kind, *, text: str = "", payload: str | None = None,
+                   location: tuple[float, float] | None = None, message_id: str | None = None,
+                   language: str | None = None) -> list[Outgoing]:
+        self._count += 1
+        incoming = Incoming(CHANNEL, user, message_id or f"{self._session}-{self._count}", kind, text, payload,
+                            location, language or self.language_hint)
+        replies = await self.conversation.handle(incoming)
+        for reply in replies:
+            if reply.buttons or reply.recipient not in self.buttons:
+                self.buttons[reply.recipient] = reply.buttons
+        return replies
+
+    def resolve(self, user: str, choice: str) -> str:
+        """A button given by number, payload or label becomes its payload."""
+        shown = self.buttons.get(user, ())
+        if choice.isdigit() and 1 <= int(choice) <= len(shown):
+            return shown[int(choice) - 1].payload
+        folded = choice.strip().casefold()
+        for button in shown:
+            if choice == button.payload or folded == button.label.casefold():
+                return button.payload
+        return choice
+
+    # JSON lines -------------------------------------------------------------------------
+
+    async def run_json(self, lines: IO[str]) -> None:
+        loop = asyncio.get_running_loop()
+        while line := await loop.run_in_executor(None, lines.readline):
+            if not line.strip():
+                continue
+            try:
+                user, kind, fields = parse_json_line(line)
+            except ValueError as exc:
+                self._write({"error": str(exc)})
+                continue
+            if kind is Kind.BUTTON:
+                fields["payload"] = self.resolve(user, fields["payload"])
+            for reply in await self.send(user, kind, **fields):
+                self._write(to_json(reply))
+
+    def _write(self, obj: dict[str, Any]) -> None:
+        self.out.write(json.dumps(obj, ensure_ascii=False) + "\n")
+        self.out.flush()
+
+    # Interactive ------------------------------------------------------------------------
+
+    async def run_interactive(self, user: str = DEFAULT_USER) -> None:
+        loop = asyncio.get_running_loop()
+        self._show(await self.send(user, Kind.TEXT, text="/start"))
+        while True:
+            try:
+                line = await loop.run_in_executor(None, input, "> ")
+            except EOFError:
+                break
+            line = line.strip()
+            if line in ("/quit", "/exit"):
+                break
+            payload = self.resolve(user, line) if line else line
+            if payload != line or (line.isdigit() and self.buttons.get(user)):
+                replies = await self.send(user, Kind.BUTTON, text=line, payload=payload)
+            else:
+                replies = await self.send(user, Kind.TEXT, text=line)
+            self._show(replies)
+
+    def _show(self, replies: list[Outgoing]) -> None:
+        for reply in replies:
+            self.out.write("\n" + render_plain(reply.text) + "\n")
+            for number, button in enumerate(reply.buttons, 1):
+                self.out.write(f"  [{number}] {ISOLATE}{button.label}{POP}\n")
+        self.out.flush()
+
+
+def parse_json_line(line: str) -> tuple[str, Kind, dict[str, Any]]:
+    try:
+        data = json.loads(line)
+    except json.JSONDecodeError as exc:
+        raise ValueError(f"not valid JSON ({exc.msg} at column {exc.colno}); send one object per line, e.g. {{\"text\": \"hello\"}}") from None
+    if not isinstance(data, dict):
+        raise ValueError("each line must be a JSON object, e.g. {\"text\": \"hello\"}")
+    user = data.get("user", DEFAULT_USER)
+    if not isinstance(user, str) or not user.strip():
+        raise ValueError("\"user\" must be a non-empty string")
+    fields: dict[str, Any] = {}
+    for name, target in (("id", "message_id"), ("lang", "language")):
+        if name in data:
+            if not isinstance(data[name], str):
+                raise ValueError(f"\"{name}\" must be a string")
+            fields[target] = data[name]
+    if "text" in data:
+        if not isinstance(data["text"], str):
+            raise ValueError("\"text\" must be a string")
+        return user, Kind.TEXT, {**fields, "text": data["text"]}
+    if "button" in data:
+        if not isinstance(data["button"], str):
+            raise ValueError("\"button\" must be a string: a button's payload or label")
+        return user, Kind.BUTTON, {**fields, "text": data["button"], "payload": data["button"]}
+    if "location" in data:
+        point = data["location"]
+        if not (isinstance(point, list) and len(point) == 2 and all(isinstance(v, int | float) and not isinstance(v, bool) for v in point)
+                and -90 <= point[0] <= 90 and -180 <= point[1] <= 180):
+            raise ValueError("\"location\" must be [latitude, longitude], e.g. [51.05, 3.72]")
+        return user, Kind.LOCATION, {**fields, "location": (float(point[0]), float(point[1]))}
+    if data.get("kind") in {kind.value for kind in Kind} - {"text", "button", "location"}:
+        return user, Kind(data["kind"]), fields
+    raise ValueError("a line needs \"text\", \"button\" or \"location\"")
+
+
+def to_json(reply: Outgoing) -> dict[str, Any]:
+    return {
+        "to": reply.recipient,
+        "text": reply.text,
+        "buttons": [{"label": button.label, "payload": button.payload} for button in reply.buttons],
+        "key": reply.key,
+    }
+
+
+def render_plain(text: str) -> str:
+    """Light Markdown for a terminal: bold and italic markers dropped."""
+    return text.replace("**", "").replace("__", "")
+
+
+def stdin_is_terminal() -> bool:
+    return sys.stdin.isatty()

@@ -1,0 +1,100 @@
+"""The `wegwijs` command: chat, db, check."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import logging
+import sys
+from collections.abc import Sequence
+
+from bot.config import Config, load_config
+from bot.errors import WegwijsError
+
+log = logging.getLogger("bot")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="wegwijs", description="Wegwijs: a multilingual chatbot for newcomer women in Flanders.")
+    parser.add_argument("--config", help="config file (default: $WEGWIJS_CONFIG or ./config.yaml)")
+    parser.add_argument("-v", "--verbose", action="count", default=0, help="log more (-v info, -vv debug) to stderr")
+    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    chat = commands.add_parser("chat", help="chat with the bot in this terminal (SQLite by default, no token)")
+    _db_option(chat)
+    chat.add_argument("--json", action="store_true", help="read JSON lines on stdin, write JSON lines on stdout")
+    chat.add_argument("--user", default="local", help="who you are in the interactive chat (default: local)")
+    chat.add_argument("--lang", help="the client's language hint, e.g. ar (as a phone would send it)")
+
+    db = commands.add_parser("db", help="database maintenance")
+    db_commands = db.add_subparsers(dest="db_command", required=True, metavar="ACTION")
+    _db_option(db_commands.add_parser("upgrade", help="create or upgrade the schema (the bot also does it on start)"))
+    _db_option(db_commands.add_parser("purge", help="delete data past the retention periods in config.yaml"))
+
+    commands.add_parser("check", help="validate config.yaml and the content files")
+    return parser
+
+
+def _db_option(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--db", metavar="PATH", help="SQLite file to use (default: $DATABASE_URL, else database_file in config.yaml)")
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    level = {0: logging.WARNING, 1: logging.INFO}.get(args.verbose, logging.DEBUG)
+    logging.basicConfig(level=level, format="%(asctime)s %(levelname)s %(name)s: %(message)s", stream=sys.stderr)
+    try:
+        config = load_config(args.config)
+        return asyncio.run(_run(args, config))
+    except WegwijsError as exc:
+        print(f"wegwijs: {exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        return 130
+
+
+async def _run(args: argparse.Namespace, config: Config) -> int:
+    if args.command == "chat":
+        return await _chat(args, config)
+    if args.command == "db":
+        return await _db(args, config)
+    return _check(config)
+
+
+async def _chat(args: argparse.Namespace, config: Config) -> int:
+    from bot.app import open_conversation
+    from bot.channels.terminal import Terminal
+
+    async with open_conversation(config, args.db) as conversation:
+        terminal = Terminal(conversation, sys.stdout, language_hint=args.lang)
+        if args.json:
+            await terminal.run_json(sys.stdin)
+        else:
+            await terminal.run_interactive(args.user)
+    return 0
+
+
+async def _db(args: argparse.Namespace, config: Config) -> int:
+    from bot.storage import Store
+    from bot.storage.migrate import current_revision
+
+    store = await Store.open(config.database_url(args.db))
+    try:
+        if args.db_command == "upgrade":
+            print(f"database schema at revision {await current_revision(store.engine)}")
+        else:
+            retention = config.settings.retention
+            removed = await store.purge_expired(retention.messages_days, retention.inactive_user_days)
+            print("purged " + ", ".join(f"{count} {name}" for name, count in removed.items()))
+    finally:
+        await store.close()
+    return 0
+
+
+def _check(config: Config) -> int:
+    from bot.content import Content
+
+    content = Content.load(config)
+    print(f"config.yaml ok; {len(content.knowledge.topics)} topics, {len(content.knowledge.entries)} entries, "
+          f"catalogs for {', '.join(sorted(lang for lang in config.settings.languages if content.catalogs.keys(lang)))}")
+    return 0

@@ -1,0 +1,174 @@
+"""config.yaml and environment: read once, validated, passed down."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+
+from bot.errors import ConfigError
+
+DEFAULT_CONFIG = Path("config.yaml")
+LANGUAGE_CODE = r"^[a-z]{2,3}$"
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class Retention(_Strict):
+    messages_days: int = Field(90, ge=1, le=3650)
+    inactive_user_days: int = Field(365, ge=1, le=3650)
+
+
+class Limits(_Strict):
+    max_message_chars: int = Field(2000, ge=100, le=100_000)
+
+
+class Desk(_Strict):
+    chat_id: int | None = None
+
+    @field_validator("chat_id")
+    @classmethod
+    def _supergroup(cls, value: int | None) -> int | None:
+        if value is not None and value >= 0:
+            raise ValueError("must be a negative integer (the supergroup id)")
+        return value
+
+
+class Paths(_Strict):
+    knowledge: Path = Path("knowledge")
+    locales: Path = Path("locales")
+    flows: Path = Path("flows")
+
+
+class Settings(_Strict):
+    languages: list[str] = Field(min_length=1)
+    default_language: str = "en"
+    fallbacks: dict[str, list[str]] = Field(default_factory=dict)
+    emergency_numbers: list[str] = Field(default_factory=lambda: ["112"])
+    database_file: Path = Path("wegwijs.db")
+    retention: Retention = Retention()
+    limits: Limits = Limits()
+    desk: Desk = Desk()
+    paths: Paths = Paths()
+
+    @field_validator("languages")
+    @classmethod
+    def _codes(cls, value: list[str]) -> list[str]:
+        for code in value:
+            if not isinstance(code, str) or not code.isalpha() or not 2 <= len(code) <= 3 or code != code.lower():
+                raise ValueError(f"has '{code}', but languages are lower-case ISO 639-1 codes such as 'nl' or 'ar'")
+        if len(set(value)) != len(value):
+            raise ValueError("lists a language twice")
+        return value
+
+    @model_validator(mode="after")
+    def _known_languages(self) -> Settings:
+        if self.default_language not in self.languages:
+            raise ValueError(f"default_language '{self.default_language}' must be one of languages")
+        for lang, chain in self.fallbacks.items():
+            for code in [lang, *chain]:
+                if code not in self.languages:
+                    raise ValueError(f"fallbacks mention '{code}', which is not in languages")
+        return self
+
+
+@dataclass(frozen=True)
+class Environment:
+    """Secrets and deployment settings, read from the process environment in one place."""
+
+    database_url: str | None = None
+    telegram_token: str | None = None
+    telegram_api_url: str | None = None
+
+    @classmethod
+    def from_mapping(cls, env: Mapping[str, str]) -> Environment:
+        return cls(
+            database_url=env.get("DATABASE_URL") or None,
+            telegram_token=env.get("TELEGRAM_TOKEN") or None,
+            telegram_api_url=env.get("TELEGRAM_API_URL") or None,
+        )
+
+
+@dataclass(frozen=True)
+class Config:
+    settings: Settings
+    env: Environment
+    root: Path
+
+    def path(self, relative: Path) -> Path:
+        return relative if relative.is_absolute() else self.root / relative
+
+    @property
+    def knowledge_dir(self) -> Path:
+        return self.path(self.settings.paths.knowledge)
+
+    @property
+    def locales_dir(self) -> Path:
+        return self.path(self.settings.paths.locales)
+
+    def database_url(self, db_file: str | Path | None = None) -> str:
+        """--db wins, then DATABASE_URL, then the SQLite file named in config.yaml."""
+        if db_file is not None:
+            return sqlite_url(Path(db_file))
+        if self.env.database_url:
+            return normalise_database_url(self.env.database_url)
+        return sqlite_url(self.path(self.settings.database_file))
+
+
+def sqlite_url(path: Path) -> str:
+    return f"sqlite+aiosqlite:///{path}"
+
+
+def normalise_database_url(url: str) -> str:
+    """Accept the usual postgres:// forms and pick the async drivers."""
+    for prefix in ("postgres://", "postgresql://", "postgresql+psycopg2://"):
+        if url.startswith(prefix):
+            return "postgresql+asyncpg://" + url[len(prefix):]
+    if url.startswith("sqlite:///"):
+        return "sqlite+aiosqlite:///" + url[len("sqlite:///"):]
+    if url.startswith(("postgresql+asyncpg://", "sqlite+aiosqlite:///")):
+        return url
+    raise ConfigError("DATABASE_URL", "must start with postgresql:// or sqlite:/// (e.g. postgresql://user:pass@127.0.0.1/wegwijs)")
+
+
+def load_config(path: Path | str | None = None, env: Mapping[str, str] | None = None) -> Config:
+    """Read and validate config.yaml; every problem becomes a ConfigError naming the key."""
+    env = os.environ if env is None else env
+    path = Path(path or env.get("WEGWIJS_CONFIG") or DEFAULT_CONFIG)
+    try:
+        raw = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise ConfigError(str(path), "is missing: copy config.yaml from the repository or pass --config PATH") from None
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f" at line {mark.line + 1}" if mark else ""
+        raise ConfigError(str(path), f"is not valid YAML{where}: {getattr(exc, 'problem', exc)}; check indentation and quotes") from None
+    if not isinstance(raw, dict):
+        raise ConfigError(str(path), "must be a mapping of keys to values (key: value), not a list or a single value")
+    return Config(settings=_validate(raw), env=Environment.from_mapping(env), root=path.resolve().parent)
+
+
+def _validate(raw: dict[str, Any]) -> Settings:
+    try:
+        return Settings.model_validate(raw)
+    except ValidationError as exc:
+        error = exc.errors()[0]
+        key = ".".join(str(part) for part in error["loc"]) or "config"
+        raise ConfigError(key, _explain(error)) from None
+
+
+def _explain(error: Any) -> str:
+    kind = error["type"]
+    if kind == "missing":
+        return "is missing, and has no default: add it to config.yaml"
+    if kind == "extra_forbidden":
+        return "is not a known setting: check its spelling or remove it"
+    message = str(error["msg"]).removeprefix("Value error, ")
+    return f"{message} (got {error.get('input')!r})" if kind != "value_error" else message

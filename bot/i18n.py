@@ -1,0 +1,92 @@
+"""Translations from the gettext catalogs in locales/, language names and fallback chains."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+from babel import Locale, UnknownLocaleError
+from babel.messages.pofile import PoFileError, read_po
+
+from bot.errors import ContentError
+
+CATALOG = "LC_MESSAGES/messages.po"
+DRAFT_MARK = "draft"  # translator comment on entries no native speaker has checked yet
+
+
+@dataclass(frozen=True)
+class Text:
+    """A translated message and the language it was actually found in."""
+
+    text: str
+    language: str
+    fallback: bool
+
+
+class Catalogs:
+    """All catalogs in memory, read straight from the .po files (so nothing can be stale)."""
+
+    def __init__(self, messages: dict[str, dict[str, str]], languages: list[str], fallbacks: dict[str, list[str]], default: str) -> None:
+        self._messages = messages
+        self.languages = languages
+        self._fallbacks = fallbacks
+        self.default = default
+
+    @classmethod
+    def load(cls, locales_dir: Path, languages: list[str], fallbacks: dict[str, list[str]], default: str) -> Catalogs:
+        messages = {lang: read_catalog(locales_dir / lang / CATALOG) for lang in languages if (locales_dir / lang / CATALOG).exists()}
+        if default not in messages:
+            raise ContentError(str(locales_dir / default / CATALOG), None, f"the default language '{default}' has no catalog; create it with `wegwijs i18n update`")
+        return cls(messages, languages, fallbacks, default)
+
+    def chain(self, language: str) -> list[str]:
+        """The languages to try, in order, for a woman who chose ``language``."""
+        order = [language, *self._fallbacks.get(language, []), self.default]
+        return list(dict.fromkeys(code for code in order if code in self.languages))
+
+    def get(self, language: str, key: str, **params: object) -> Text:
+        for code in self.chain(language):
+            found = self._messages.get(code, {}).get(key)
+            if found:
+                return Text(_format(found, params, key), code, code != language)
+        raise KeyError(f"message '{key}' is in no catalog of the chain {self.chain(language)}")
+
+    def has(self, language: str, key: str) -> bool:
+        return bool(self._messages.get(language, {}).get(key))
+
+    def keys(self, language: str) -> set[str]:
+        return set(self._messages.get(language, {}))
+
+
+def read_catalog(path: Path) -> dict[str, str]:
+    try:
+        with path.open("rb") as handle:
+            catalog = read_po(handle, abort_invalid=True)
+    except (PoFileError, UnicodeDecodeError, OSError) as exc:
+        raise ContentError(str(path), getattr(exc, "lineno", None), f"cannot be read as a gettext catalog: {exc}") from None
+    return {str(message.id): str(message.string) for message in catalog if message.id and message.string and not message.fuzzy}
+
+
+def _format(template: str, params: dict[str, object], key: str) -> str:
+    if not params:
+        return template
+    try:
+        return template.format(**params)
+    except (KeyError, IndexError, ValueError):
+        raise ContentError("locales", None, f"message '{key}' has a placeholder that does not match {sorted(params)}") from None
+
+
+def native_name(code: str) -> str:
+    """The language's own name for itself (العربية, ትግርኛ …), capitalised as its speakers do."""
+    try:
+        name = Locale.parse(code).get_display_name(code) or code
+    except (UnknownLocaleError, ValueError):
+        return code
+    return name[:1].upper() + name[1:]
+
+
+def is_rtl(code: str) -> bool:
+    try:
+        return Locale.parse(code).character_order == "right-to-left"
+    except (UnknownLocaleError, ValueError):
+        return False

@@ -1,0 +1,185 @@
+"""The knowledge base: topics and answers loaded from knowledge/, with a plain lexical search."""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from bot.errors import ContentError
+
+ENTRY_FILE = re.compile(r"^(?P<entry>[a-z0-9][a-z0-9-]*)\.(?P<lang>[a-z]{2,3})\.md$")
+TOPIC_FILE = "_topic.yaml"
+EMERGENCY_FILE = "_emergency.yaml"
+WORD = re.compile(r"\w+", re.UNICODE)
+
+
+@dataclass(frozen=True)
+class Topic:
+    id: str
+    order: int
+    icon: str
+    titles: dict[str, str]
+
+
+@dataclass(frozen=True)
+class Answer:
+    """One entry in one language."""
+
+    title: str
+    questions: tuple[str, ...]
+    body: str
+    sources: tuple[str, ...]
+    reviewed: bool
+    path: Path
+
+
+@dataclass
+class Entry:
+    topic: str
+    id: str
+    answers: dict[str, Answer] = field(default_factory=dict)
+
+    @property
+    def key(self) -> str:
+        return f"{self.topic}/{self.id}"
+
+
+@dataclass(frozen=True)
+class Match:
+    entry: Entry
+    score: float
+
+
+@dataclass(frozen=True)
+class Emergency:
+    entry: str
+    terms: dict[str, tuple[str, ...]]
+
+
+class KnowledgeBase:
+    def __init__(self, topics: list[Topic], entries: list[Entry], emergency: Emergency | None) -> None:
+        self.topics = sorted(topics, key=lambda topic: (topic.order, topic.id))
+        self.entries = {entry.key: entry for entry in entries}
+        self.emergency = emergency
+        self._index = [(entry, lang, _words(text)) for entry in entries for lang, answer in entry.answers.items() for text in (answer.title, *answer.questions)]
+
+    @classmethod
+    def load(cls, root: Path) -> KnowledgeBase:
+        if not root.is_dir():
+            raise ContentError(str(root), None, "the knowledge folder is missing; set paths.knowledge in config.yaml")
+        topics, entries = [], []
+        for folder in sorted(path for path in root.iterdir() if path.is_dir() and not path.name.startswith((".", "_"))):
+            topics.append(_load_topic(folder))
+            entries.extend(_load_entries(folder))
+        emergency_file = root / EMERGENCY_FILE
+        emergency = _load_emergency(emergency_file) if emergency_file.exists() else None
+        return cls(topics, entries, emergency)
+
+    def topic(self, topic_id: str) -> Topic | None:
+        return next((topic for topic in self.topics if topic.id == topic_id), None)
+
+    def entries_of(self, topic_id: str) -> list[Entry]:
+        return [entry for entry in self.entries.values() if entry.topic == topic_id]
+
+    def search(self, question: str, languages: list[str], limit: int = 3) -> list[Match]:
+        """Best entries by word overlap with their titles and question variants in these languages."""
+        words = _words(question)
+        if not words:
+            return []
+        best: dict[str, float] = {}
+        for entry, lang, variant in self._index:
+            if lang in languages and variant:
+                score = len(words & variant) / len(words | variant)
+                best[entry.key] = max(best.get(entry.key, 0.0), score)
+        ranked = sorted(best.items(), key=lambda item: -item[1])[:limit]
+        return [Match(self.entries[key], score) for key, score in ranked if score > 0]
+
+    def is_emergency(self, text: str, languages: list[str]) -> bool:
+        if self.emergency is None:
+            return False
+        folded = " " + " ".join(normalise(text).split()) + " "
+        return any(f" {term} " in folded for lang in languages for term in self.emergency.terms.get(lang, ()))
+
+
+def normalise(text: str) -> str:
+    """Case-fold, drop accents and punctuation: how women type should not matter."""
+    decomposed = unicodedata.normalize("NFKD", text.casefold())
+    stripped = "".join(char for char in decomposed if not unicodedata.combining(char))
+    return " ".join(WORD.findall(unicodedata.normalize("NFC", stripped)))
+
+
+def _words(text: str) -> frozenset[str]:
+    return frozenset(normalise(text).split())
+
+
+def _load_yaml(path: Path) -> Any:
+    try:
+        return yaml.safe_load(path.read_text(encoding="utf-8"))
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        raise ContentError(str(path), mark.line + 1 if mark else None, f"is not valid YAML: {getattr(exc, 'problem', exc)}") from None
+    except UnicodeDecodeError:
+        raise ContentError(str(path), None, "is not UTF-8 text; save it as UTF-8") from None
+
+
+def _load_topic(folder: Path) -> Topic:
+    path = folder / TOPIC_FILE
+    if not path.exists():
+        raise ContentError(str(path), None, f"is missing: every topic folder needs {TOPIC_FILE} with its title per language")
+    data = _load_yaml(path)
+    if not isinstance(data, dict) or not isinstance(data.get("title"), dict) or not data["title"]:
+        raise ContentError(str(path), 1, "needs 'title:' with one line per language, e.g. 'en: Childcare'")
+    order = data.get("order", 100)
+    if not isinstance(order, int):
+        raise ContentError(str(path), None, f"'order' must be a whole number, not {order!r}")
+    return Topic(folder.name, order, str(data.get("icon", "")), {str(k): str(v) for k, v in data["title"].items()})
+
+
+def _load_entries(folder: Path) -> list[Entry]:
+    entries: dict[str, Entry] = {}
+    for path in sorted(folder.glob("*.md")):
+        match = ENTRY_FILE.match(path.name)
+        if not match:
+            raise ContentError(str(path), None, "name must be <entry>.<language>.md, e.g. find-a-place.en.md (lower case, dashes)")
+        entry = entries.setdefault(match["entry"], Entry(folder.name, match["entry"]))
+        entry.answers[match["lang"]] = _load_answer(path)
+    return list(entries.values())
+
+
+def _load_answer(path: Path) -> Answer:
+    try:
+        text = path.read_text(encoding="utf-8")
+    except UnicodeDecodeError:
+        raise ContentError(str(path), None, "is not UTF-8 text; save it as UTF-8") from None
+    if not text.startswith("---\n"):
+        raise ContentError(str(path), 1, "must start with a '---' line and the front matter (title, questions, sources)")
+    head, separator, body = text[4:].partition("\n---\n")
+    if not separator:
+        raise ContentError(str(path), 1, "front matter is not closed: add a line with only '---' after it")
+    try:
+        meta = yaml.safe_load(head) or {}
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        raise ContentError(str(path), mark.line + 2 if mark else 1, f"front matter is not valid YAML: {getattr(exc, 'problem', exc)}") from None
+    if not isinstance(meta, dict) or not isinstance(meta.get("title"), str) or not meta["title"].strip():
+        raise ContentError(str(path), 2, "front matter needs 'title:' with the question this entry answers")
+    questions = meta.get("questions") or []
+    if not isinstance(questions, list) or not all(isinstance(item, str) for item in questions):
+        raise ContentError(str(path), 2, "'questions:' must be a list of lines starting with '- '")
+    if not body.strip():
+        raise ContentError(str(path), None, "has no answer text after the front matter")
+    sources = meta.get("sources") or []
+    return Answer(meta["title"].strip(), tuple(questions), body.strip(), tuple(map(str, sources)), bool(meta.get("reviewed", False)), path)
+
+
+def _load_emergency(path: Path) -> Emergency:
+    data = _load_yaml(path)
+    if not isinstance(data, dict) or not isinstance(data.get("entry"), str) or not isinstance(data.get("terms"), dict):
+        raise ContentError(str(path), 1, "needs 'entry: safety/<entry>' and 'terms:' with a list of words per language")
+    terms = {str(lang): tuple(normalise(term) for term in items or []) for lang, items in data["terms"].items()}
+    return Emergency(data["entry"], terms)

@@ -1,0 +1,54 @@
+"""Menus built from content: languages (native names), topics, the entries of a topic, answers."""
+
+from __future__ import annotations
+
+from bot.i18n import native_name
+from bot.knowledge import Answer, Entry, Topic
+from bot.messages import Button
+from bot.turn import Turn
+
+MENU = "cmd:menu"
+HUMAN = "cmd:human"
+
+
+def language_menu(turn: Turn, key: str = "choose-language") -> None:
+    first = turn.language
+    languages = sorted(turn.settings.languages, key=lambda code: code != first)
+    turn.say(key, *(Button(native_name(code), f"lang:{code}") for code in languages))
+
+
+def main_menu(turn: Turn, key: str = "main-menu") -> None:
+    buttons = [Button(f"{topic.icon} {topic_title(turn, topic)}".strip(), f"topic:{topic.id}") for topic in turn.content.knowledge.topics]
+    turn.say(key, *buttons, turn.button("button-human", HUMAN))
+
+
+def topic_menu(turn: Turn, topic_id: str) -> bool:
+    topic = turn.content.knowledge.topic(topic_id)
+    if topic is None:
+        return False
+    found = (answer_for(turn, entry) for entry in turn.content.knowledge.entries_of(topic_id))
+    buttons = [Button(item[0].title, f"entry:{item[2]}") for item in found if item]
+    turn.say("topic-menu", *buttons, turn.button("button-menu", MENU), topic=topic_title(turn, topic))
+    return True
+
+
+def answer(turn: Turn, entry: Entry) -> None:
+    found = answer_for(turn, entry)
+    if found is None:
+        turn.say("answer-missing", turn.button("button-menu", MENU))
+        return
+    text, language, key = found
+    turn.fallback_used |= language != turn.language
+    turn.send(f"**{text.title}**\n\n{text.body}", turn.button("button-menu", MENU), turn.button("button-human", HUMAN), key=f"entry:{key}")
+
+
+def answer_for(turn: Turn, entry: Entry) -> tuple[Answer, str, str] | None:
+    """The entry in her language, or in the first language of her fallback chain that has it."""
+    for code in turn.languages:
+        if code in entry.answers:
+            return entry.answers[code], code, entry.key
+    return None
+
+
+def topic_title(turn: Turn, topic: Topic) -> str:
+    return next((topic.titles[code] for code in turn.languages if code in topic.titles), topic.id)

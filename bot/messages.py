@@ -1,0 +1,50 @@
+"""The core's message contract: what channels hand in and what they get back."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from enum import StrEnum
+
+
+class Kind(StrEnum):
+    TEXT = "text"
+    BUTTON = "button"
+    LOCATION = "location"
+    VOICE = "voice"
+    IMAGE = "image"
+    DOCUMENT = "document"
+    OTHER = "other"
+
+
+DESK = "desk"
+
+
+@dataclass(frozen=True)
+class Button:
+    label: str
+    payload: str
+
+
+@dataclass(frozen=True)
+class Incoming:
+    """One message from a woman, as a channel saw it."""
+
+    channel: str
+    user: str
+    message_id: str
+    kind: Kind = Kind.TEXT
+    text: str = ""
+    payload: str | None = None
+    location: tuple[float, float] | None = None
+    language_hint: str | None = None
+
+
+@dataclass(frozen=True)
+class Outgoing:
+    """One message to send. ``key`` names the catalog message it came from (for tests and logs)."""
+
+    recipient: str
+    text: str
+    buttons: tuple[Button, ...] = field(default_factory=tuple)
+    key: str | None = None
+    rtl: bool = False

@@ -1,0 +1,174 @@
+"""The router: safety -> onboarding -> command -> human -> flow -> knowledge -> fallback."""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+
+from bot import menus
+from bot.i18n import native_name
+from bot.messages import Kind
+from bot.turn import Turn
+
+Stage = Callable[[Turn], Awaitable[bool]]
+
+ANSWER_SCORE = 0.5
+SUGGEST_SCORE = 0.2
+PENDING = "pending"
+
+
+async def safety(turn: Turn) -> bool:
+    """An emergency in any supported language wins over everything, whatever the state."""
+    knowledge = turn.content.knowledge
+    if not turn.text or not knowledge.is_emergency(turn.text, turn.settings.languages):
+        return False
+    turn.state.pop(PENDING, None)
+    entry = knowledge.entries.get(knowledge.emergency.entry) if knowledge.emergency else None
+    turn.say("emergency-intro", numbers=", ".join(turn.settings.emergency_numbers))
+    if entry is not None:
+        menus.answer(turn, entry)
+    return True
+
+
+async def onboarding(turn: Turn) -> bool:
+    """A woman without a language gets the language menu; her choice brings the privacy notice."""
+    payload = turn.incoming.payload or ""
+    if payload.startswith("lang:") and payload[5:] in turn.settings.languages:
+        first_time = turn.session.user.language is None
+        turn.session.set_language(payload[5:])
+        if first_time:
+            turn.session.give_consent()
+            turn.say("privacy-notice", days=turn.settings.retention.messages_days)
+            menus.main_menu(turn)
+        else:
+            turn.say("language-changed", language=native_name(payload[5:]))
+            menus.main_menu(turn)
+        return True
+    if turn.session.user.language is None:
+        turn.state.pop(PENDING, None)
+        menus.language_menu(turn, "welcome")
+        return True
+    return False
+
+
+async def commands(turn: Turn) -> bool:
+    name = _command(turn)
+    if name is None:
+        return False
+    handler = COMMANDS.get(name)
+    if handler is None:
+        turn.say("unknown-command", turn.button("button-menu", menus.MENU))
+    else:
+        await handler(turn)
+    return True
+
+
+async def pending(turn: Turn) -> bool:
+    """Answers to a question the bot asked (for now: confirm /forget)."""
+    waiting = turn.state.pop(PENDING, None)
+    if waiting is not None and _command(turn) == "cancel":
+        turn.say("cancelled")
+        menus.main_menu(turn)
+        return True
+    if waiting != "forget" or turn.incoming.payload not in ("forget:yes", "forget:no"):
+        return False
+    if turn.incoming.payload == "forget:yes":
+        turn.say("forget-done")
+        await turn.session.forget()
+    else:
+        turn.say("forget-kept", turn.button("button-menu", menus.MENU))
+    return True
+
+
+async def buttons(turn: Turn) -> bool:
+    payload = turn.incoming.payload
+    if payload is None:
+        return False
+    kind, _, value = payload.partition(":")
+    if kind == "topic" and menus.topic_menu(turn, value):
+        return True
+    if kind == "entry" and value in turn.content.knowledge.entries:
+        menus.answer(turn, turn.content.knowledge.entries[value])
+        return True
+    turn.say("button-unknown")
+    menus.main_menu(turn)
+    return True
+
+
+async def other_kinds(turn: Turn) -> bool:
+    if turn.incoming.kind in (Kind.TEXT, Kind.BUTTON):
+        return False
+    turn.say("unsupported-kind", turn.button("button-menu", menus.MENU), turn.button("button-human", menus.HUMAN))
+    return True
+
+
+async def empty(turn: Turn) -> bool:
+    if turn.text:
+        return False
+    turn.say("empty-message")
+    menus.main_menu(turn)
+    return True
+
+
+async def knowledge(turn: Turn) -> bool:
+    matches = turn.content.knowledge.search(turn.text, turn.languages)
+    if matches and matches[0].score >= ANSWER_SCORE:
+        menus.answer(turn, matches[0].entry)
+        return True
+    near = [match for match in matches if match.score >= SUGGEST_SCORE]
+    if not near:
+        return False
+    found = [menus.answer_for(turn, match.entry) for match in near]
+    turn.say("did-you-mean", *(menus.Button(item[0].title, f"entry:{item[2]}") for item in found if item))
+    return True
+
+
+async def fallback(turn: Turn) -> bool:
+    turn.say("fallback", turn.button("button-menu", menus.MENU), turn.button("button-human", menus.HUMAN))
+    return True
+
+
+def _command(turn: Turn) -> str | None:
+    payload = turn.incoming.payload or ""
+    if payload.startswith("cmd:"):
+        return payload[4:]
+    if turn.text.startswith("/") and turn.incoming.payload is None:
+        return turn.text[1:].split(maxsplit=1)[0].split("@")[0].lower() if len(turn.text) > 1 else ""
+    return None
+
+
+async def _start(turn: Turn) -> None:
+    menus.main_menu(turn, "welcome-back")
+
+
+async def _menu(turn: Turn) -> None:
+    menus.main_menu(turn)
+
+
+async def _help(turn: Turn) -> None:
+    turn.say("help", turn.button("button-menu", menus.MENU), days=turn.settings.retention.messages_days)
+
+
+async def _language(turn: Turn) -> None:
+    menus.language_menu(turn)
+
+
+async def _human(turn: Turn) -> None:
+    turn.say("human-not-connected", turn.button("button-menu", menus.MENU), numbers=", ".join(turn.settings.emergency_numbers))
+
+
+async def _cancel(turn: Turn) -> None:
+    turn.say("cancel-nothing")
+    menus.main_menu(turn)
+
+
+async def _forget(turn: Turn) -> None:
+    turn.state[PENDING] = "forget"
+    turn.say("forget-confirm", turn.button("button-forget-yes", "forget:yes"), turn.button("button-forget-no", "forget:no"))
+
+
+COMMANDS: dict[str, Callable[[Turn], Awaitable[None]]] = {
+    "start": _start, "menu": _menu, "help": _help, "language": _language,
+    "human": _human, "cancel": _cancel, "forget": _forget,
+}
+
+STAGES: tuple[Stage, ...] = (safety, onboarding, pending, commands, other_kinds, buttons, empty, knowledge, fallback)

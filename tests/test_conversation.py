@@ -1,0 +1,272 @@
+"""Conversation.handle end to end on SQLite and PostgreSQL: onboarding, commands, answers, bad input."""
+
+from __future__ import annotations
+
+import asyncio
+
+import pytest
+
+from bot.content import Content
+from bot.conversation import Conversation
+from bot.messages import Kind
+from bot.storage import Store
+from tests.conftest import Chat
+from tests.helpers import keys, make_message, payloads
+
+
+async def test_first_contact_gets_welcome_and_language_menu_in_native_names(chat: Chat) -> None:
+    replies = await chat("salam")
+    assert keys(replies) == ["welcome"]
+    labels = [button.label for button in replies[0].buttons]
+    assert labels[:4] == ["Nederlands", "English", "Français", "العربية"]
+    assert {"ትግርኛ", "پښتو", "فارسی", "Soomaali", "Українська"} <= set(labels)
+
+
+async def test_client_language_hint_goes_first_in_the_menu_and_is_used(chat: Chat) -> None:
+    replies = await chat("hello", language_hint="ar")
+    assert payloads(replies[0])[0] == "lang:ar"
+    assert replies[0].rtl is True
+
+
+async def test_choosing_a_language_shows_privacy_notice_then_menu_from_content(chat: Chat, content: Content) -> None:
+    replies = await chat.onboard("en")
+    assert keys(replies) == ["privacy-notice", "main-menu"]
+    assert "90 days" in replies[0].text and "/forget" in replies[0].text
+    topic_payloads = [f"topic:{topic.id}" for topic in content.knowledge.topics]
+    assert payloads(replies[1]) == [*topic_payloads, "cmd:human"]
+
+
+async def test_language_is_remembered_and_consent_recorded(chat: Chat, store: Store) -> None:
+    await chat.onboard("nl")
+    user = await store.get_user("test", "amina")
+    assert user is not None and user.language == "nl" and user.consent_at is not None
+    replies = await chat("/menu")
+    assert keys(replies) == ["main-menu"]
+    assert replies[0].text == chat.conversation.content.catalogs.get("nl", "main-menu").text
+
+
+async def test_language_command_changes_language(chat: Chat) -> None:
+    await chat.onboard("en")
+    assert keys(await chat("/language")) == ["choose-language"]
+    replies = await chat.press("lang:fa")
+    assert keys(replies) == ["language-changed", "main-menu"]
+    assert "فارسی" in replies[0].text
+    assert replies[0].rtl is True
+
+
+@pytest.mark.parametrize("command, expected", [
+    ("/start", ["welcome-back"]),
+    ("/menu", ["main-menu"]),
+    ("/help", ["help"]),
+    ("/human", ["human-not-connected"]),
+    ("/cancel", ["cancel-nothing", "main-menu"]),
+    ("/forget", ["forget-confirm"]),
+    ("/whatever", ["unknown-command"]),
+    ("/HELP@WegwijsBot", ["help"]),
+])
+async def test_commands(chat: Chat, command: str, expected: list[str]) -> None:
+    await chat.onboard("en")
+    assert keys(await chat(command)) == expected
+
+
+async def test_human_is_honest_and_gives_emergency_number(chat: Chat) -> None:
+    await chat.onboard("en")
+    replies = await chat("/human")
+    assert "not connected" in replies[0].text and "112" in replies[0].text
+
+
+async def test_human_button_works_like_the_command(chat: Chat) -> None:
+    await chat.onboard("en")
+    assert keys(await chat.press("cmd:human")) == ["human-not-connected"]
+
+
+async def test_forget_confirmed_deletes_everything_and_she_starts_fresh(chat: Chat, store: Store) -> None:
+    await chat.onboard("en")
+    await chat("where can i learn dutch")
+    assert keys(await chat("/forget")) == ["forget-confirm"]
+    assert keys(await chat.press("forget:yes")) == ["forget-done"]
+    assert await store.get_user("test", "amina") is None
+    assert await store.counts() == {"users": 0, "messages": 0, "processed": 0, "states": 0}
+    assert keys(await chat("hello again")) == ["welcome"]
+
+
+async def test_forget_refused_keeps_everything(chat: Chat, store: Store) -> None:
+    await chat.onboard("en")
+    await chat("/forget")
+    assert keys(await chat.press("forget:no")) == ["forget-kept"]
+    assert (await store.get_user("test", "amina")).language == "en"
+
+
+async def test_forget_then_cancel_deletes_nothing(chat: Chat, store: Store) -> None:
+    await chat.onboard("en")
+    await chat("/forget")
+    assert keys(await chat("/cancel")) == ["cancelled", "main-menu"]
+    assert keys(await chat.press("forget:yes")) == ["button-unknown", "main-menu"]
+    assert await store.get_user("test", "amina") is not None
+
+
+async def test_forget_then_another_question_deletes_nothing(chat: Chat, store: Store) -> None:
+    await chat.onboard("en")
+    await chat("/forget")
+    await chat("/help")
+    assert keys(await chat.press("forget:yes")) == ["button-unknown", "main-menu"]
+    assert await store.get_user("test", "amina") is not None
+
+
+async def test_topic_button_lists_its_entries_and_entry_button_answers(chat: Chat, content: Content) -> None:
+    await chat.onboard("en")
+    topic = content.knowledge.topics[0]
+    replies = await chat.press(f"topic:{topic.id}")
+    assert keys(replies) == ["topic-menu"]
+    entry_payloads = [payload for payload in payloads(replies[0]) if payload.startswith("entry:")]
+    assert entry_payloads == [f"entry:{entry.key}" for entry in content.knowledge.entries_of(topic.id)]
+    answer = await chat.press(entry_payloads[0])
+    assert keys(answer) == [entry_payloads[0]]
+
+
+async def test_free_text_question_gets_the_matching_answer(chat: Chat, content: Content) -> None:
+    await chat.onboard("en")
+    for entry in content.knowledge.entries.values():
+        if entry.key == content.knowledge.emergency.entry:
+            continue
+        question = entry.answers["en"].questions[0]
+        assert keys(await chat(question)) == [f"entry:{entry.key}"], question
+
+
+async def test_answer_in_arabic_is_rtl_and_in_arabic(chat: Chat, content: Content) -> None:
+    await chat.onboard("ar")
+    entry = next(entry for entry in content.knowledge.entries.values() if "ar" in entry.answers)
+    replies = await chat.press(f"entry:{entry.key}")
+    assert replies[0].rtl is True
+    assert entry.answers["ar"].title in replies[0].text
+
+
+async def test_unknown_question_gets_honest_fallback_with_menu_and_human(chat: Chat) -> None:
+    await chat.onboard("en")
+    replies = await chat("qwzx blorp")
+    assert keys(replies) == ["fallback"]
+    assert payloads(replies[0]) == ["cmd:menu", "cmd:human"]
+
+
+@pytest.mark.parametrize("text", ["help, my husband hits me", "he threatens to kill me", "زوجي يضربني"])
+async def test_emergency_wins_in_any_state_and_language(chat: Chat, content: Content, text: str) -> None:
+    await chat.onboard("nl")
+    await chat("/forget")  # waiting for a confirmation does not delay an emergency
+    replies = await chat(text)
+    assert replies[0].key == "emergency-intro" and "112" in replies[0].text
+    assert replies[1].key == f"entry:{content.knowledge.emergency.entry}"
+
+
+async def test_emergency_before_choosing_a_language(chat: Chat) -> None:
+    replies = await chat("he hits me")
+    assert keys(replies)[0] == "emergency-intro"
+
+
+# Bad input ----------------------------------------------------------------------------------
+
+@pytest.mark.parametrize("text", ["", "   ", "\x00\x07\x1b"])
+async def test_empty_message_gets_a_clear_reply(chat: Chat, text: str) -> None:
+    await chat.onboard("en")
+    assert keys(await chat(text)) == ["empty-message", "main-menu"]
+
+
+async def test_ten_thousand_characters_are_cut_and_she_is_told(chat: Chat, store: Store, config) -> None:
+    await chat.onboard("en")
+    replies = await chat("where can i learn dutch " * 420)
+    assert replies[0].key == "message-too-long"
+    assert str(config.settings.limits.max_message_chars) in replies[0].text
+    stored = await store.recent_messages("test", "amina", limit=50)
+    assert max(len(message.text) for message in stored if message.direction == "in") == config.settings.limits.max_message_chars
+
+
+async def test_control_characters_are_removed_before_matching_and_storing(chat: Chat, store: Store) -> None:
+    await chat.onboard("en")
+    await chat("he\x00llo\x1b[31m")
+    stored = [message.text for message in await store.recent_messages("test", "amina") if message.direction == "in"]
+    assert stored[-1] == "hello[31m"
+
+
+async def test_unknown_button_payload_gets_menu(chat: Chat) -> None:
+    await chat.onboard("en")
+    assert keys(await chat.press("entry:nope/nothing")) == ["button-unknown", "main-menu"]
+    assert keys(await chat.press("lang:xx")) == ["button-unknown", "main-menu"]
+
+
+@pytest.mark.parametrize("kind", [Kind.VOICE, Kind.IMAGE, Kind.DOCUMENT, Kind.LOCATION, Kind.OTHER])
+async def test_other_kinds_get_a_kind_reply(chat: Chat, kind: Kind) -> None:
+    await chat.onboard("en")
+    assert keys(await chat.send(kind=kind)) == ["unsupported-kind"]
+
+
+async def test_unexpected_error_is_answered_kindly_and_her_message_is_kept(chat: Chat, store: Store, monkeypatch) -> None:
+    await chat.onboard("ar")
+
+    def broken(*args, **kwargs):
+        raise RuntimeError("index exploded")
+
+    monkeypatch.setattr(chat.conversation.content.knowledge, "search", broken)
+    replies = await chat("سؤال عن الحضانة", message_id="boom-1")
+    assert keys(replies) == ["error-sorry"]
+    assert replies[0].text == chat.conversation.content.catalogs.get("ar", "error-sorry", numbers="112").text
+    stored = [message.text for message in await store.recent_messages("test", "amina")]
+    assert "سؤال عن الحضانة" in stored
+    assert await chat.conversation.handle(make_message("again", user="amina", message_id="boom-1")) == []
+
+
+# Idempotency and order ------------------------------------------------------------------------
+
+async def test_same_message_id_twice_is_answered_once(chat: Chat, store: Store) -> None:
+    await chat.onboard("en")
+    message = make_message("/help", user="amina", message_id="tg-777")
+    assert keys(await chat.conversation.handle(message)) == ["help"]
+    assert await chat.conversation.handle(message) == []
+    inbound = [m for m in await store.recent_messages("test", "amina", 50) if m.text == "/help"]
+    assert len(inbound) == 1
+
+
+async def test_same_message_id_delivered_concurrently_is_answered_once(chat: Chat) -> None:
+    await chat.onboard("en")
+    message = make_message("/help", user="amina", message_id="tg-dup")
+    results = await asyncio.gather(*(chat.conversation.handle(message) for _ in range(5)))
+    assert sorted(len(replies) for replies in results) == [0, 0, 0, 0, 1]
+
+
+async def test_messages_of_one_woman_in_one_process_are_handled_in_arrival_order(chat: Chat, store: Store) -> None:
+    await chat.onboard("en")
+    texts = [f"question {index}" for index in range(10)]
+    await asyncio.gather(*(chat(text) for text in texts))
+    inbound = [m.text for m in await store.recent_messages("test", "amina", 100) if m.direction == "in"]
+    assert inbound[-10:] == texts
+
+
+async def test_concurrent_messages_on_two_processes_are_serialised(db_url: str, content: Content, config) -> None:
+    """Two conversations on two stores stand for two processes behind a load balancer: whichever
+    gets the woman first, the other sees its committed result, as if they came one after the other."""
+    stores = [await Store.open(db_url), await Store.open(db_url)]
+    first, second = (Conversation(store, content, config) for store in stores)
+    await first.handle(make_message("hi", user="zahra", message_id="z0"))
+    choose, menu = await asyncio.gather(
+        first.handle(make_message(payload="lang:ar", user="zahra", message_id="z1")),
+        second.handle(make_message("/menu", user="zahra", message_id="z2")),
+    )
+    assert keys(choose) == ["privacy-notice", "main-menu"]
+    if keys(menu) == ["main-menu"]:  # the language choice came first
+        assert menu[0].text == content.catalogs.get("ar", "main-menu").text
+    else:  # the menu request came first, before she had a language
+        assert keys(menu) == ["welcome"]
+    async with stores[0].user_session("test", "zahra") as session:
+        assert session.user.language == "ar"
+    for store in stores:
+        await store.close()
+
+
+async def test_many_women_at_once_each_get_their_own_answers(conversation: Conversation) -> None:
+    async def woman(index: int) -> list[str | None]:
+        chat = Chat(conversation, user=f"w{index}")
+        await chat("hi")
+        language = ["en", "nl", "ar", "uk"][index % 4]
+        await chat.press(f"lang:{language}")
+        return keys(await chat("/help"))
+
+    results = await asyncio.gather(*(woman(index) for index in range(12)))
+    assert all(result == ["help"] for result in results)

@@ -1,0 +1,132 @@
+"""The store on SQLite and PostgreSQL: schema, per-woman units of work, deletion, retention."""
+
+from __future__ import annotations
+
+import asyncio
+from datetime import timedelta
+from pathlib import Path
+
+import pytest
+from sqlalchemy import inspect
+
+from bot.errors import StorageError
+from bot.storage import Store
+from bot.storage.migrate import current_revision
+from bot.storage.repository import now
+
+
+async def test_open_creates_schema_at_head(store: Store) -> None:
+    assert await current_revision(store.engine) == "0001"
+    async with store.engine.connect() as connection:
+        tables = await connection.run_sync(lambda sync: set(inspect(sync).get_table_names()))
+    assert {"users", "conversation_states", "messages", "processed_messages", "alembic_version"} <= tables
+
+
+async def test_upgrade_twice_is_harmless(db_url: str) -> None:
+    for _ in range(2):
+        store = await Store.open(db_url)
+        await store.close()
+    store = await Store.open(db_url)
+    assert await current_revision(store.engine) == "0001"
+    await store.close()
+
+
+async def test_user_session_creates_user_and_keeps_state(store: Store) -> None:
+    async with store.user_session("test", "u1") as session:
+        assert session.user.language is None
+        session.set_language("ar")
+        session.state["step"] = "ask-age"
+    async with store.user_session("test", "u1") as session:
+        assert session.user.language == "ar"
+        assert session.state == {"step": "ask-age"}
+    assert (await store.counts())["users"] == 1
+
+
+async def test_same_reference_on_two_channels_is_two_women(store: Store) -> None:
+    async with store.user_session("telegram", "42") as session:
+        session.set_language("fa")
+    async with store.user_session("whatsapp", "42") as session:
+        assert session.user.language is None
+
+
+async def test_processed_id_is_remembered(store: Store) -> None:
+    async with store.user_session("test", "u1") as session:
+        assert await session.mark_processed("test", "m1") is True
+    async with store.user_session("test", "u1") as session:
+        assert await session.mark_processed("test", "m1") is False
+        assert await session.mark_processed("test", "m2") is True
+
+
+async def test_forget_deletes_everything_about_her_and_nobody_else(store: Store) -> None:
+    for ref in ("u1", "u2"):
+        async with store.user_session("test", ref) as session:
+            await session.mark_processed("test", f"{ref}-m1")
+            session.log("in", "text", "my child is 2")
+            session.state["x"] = 1
+    async with store.user_session("test", "u1") as session:
+        await session.forget()
+    counts = await store.counts()
+    assert counts == {"users": 1, "messages": 1, "processed": 1, "states": 1}
+    assert await store.get_user("test", "u1") is None
+
+
+async def test_error_inside_a_unit_of_work_rolls_back(store: Store) -> None:
+    with pytest.raises(RuntimeError):
+        async with store.user_session("test", "u1") as session:
+            session.set_language("nl")
+            session.log("in", "text", "hello")
+            raise RuntimeError("boom")
+    assert (await store.counts())["messages"] == 0
+
+
+async def test_purge_removes_only_expired_data(store: Store) -> None:
+    async with store.user_session("test", "u1") as session:
+        session.log("in", "text", "old question")
+        await session.mark_processed("test", "old")
+    later = now() + timedelta(days=91)
+    removed = await store.purge_expired(messages_days=90, inactive_user_days=365, at=later)
+    assert removed == {"messages": 1, "processed": 1, "users": 0}
+    removed = await store.purge_expired(messages_days=90, inactive_user_days=365, at=now() + timedelta(days=366))
+    assert removed["users"] == 1
+
+
+async def test_units_of_work_of_one_woman_never_interleave(db_url: str) -> None:
+    """Two stores stand for two processes: the second waits for the first's commit."""
+    first, second = await Store.open(db_url), await Store.open(db_url)
+    events: list[str] = []
+    entered = asyncio.Event()
+
+    async def slow() -> None:
+        async with first.user_session("test", "u1") as session:
+            events.append("first in")
+            entered.set()
+            await asyncio.sleep(0.3)
+            session.state["count"] = session.state.get("count", 0) + 1
+            events.append("first out")
+
+    async def fast() -> None:
+        await entered.wait()
+        async with second.user_session("test", "u1") as session:
+            events.append("second in")
+            session.state["count"] = session.state.get("count", 0) + 1
+
+    await asyncio.gather(slow(), fast())
+    async with first.user_session("test", "u1") as session:
+        assert session.state["count"] == 2
+    assert events == ["first in", "first out", "second in"]
+    await first.close()
+    await second.close()
+
+
+async def test_file_that_is_not_a_database_is_refused_and_left_untouched(tmp_path: Path) -> None:
+    path = tmp_path / "notes.db"
+    original = b"these are my notes, not a database\n" * 200
+    path.write_bytes(original)
+    with pytest.raises(StorageError, match="is not a Wegwijs database.*left untouched"):
+        await Store.open(f"sqlite+aiosqlite:///{path}")
+    assert path.read_bytes() == original
+
+
+async def test_unreachable_postgres_is_explained() -> None:
+    with pytest.raises(StorageError, match="Cannot reach the database in DATABASE_URL"):
+        await Store.open("postgresql+asyncpg://nobody:wrong@127.0.0.1:1/none")

@@ -1,0 +1,84 @@
+"""`wegwijs chat`: the JSON-lines scripting interface and the interactive chat, as subprocesses."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+from bot.channels.terminal import parse_json_line
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def run_chat(tmp_path: Path, lines: list, *args: str) -> list[dict]:
+    stdin = "".join((line if isinstance(line, str) else json.dumps(line, ensure_ascii=False)) + "\n" for line in lines)
+    result = subprocess.run([sys.executable, "-m", "bot", "chat", "--json", "--db", str(tmp_path / "chat.db"), *args],
+                            input=stdin, capture_output=True, text=True, cwd=ROOT, timeout=120, encoding="utf-8")
+    assert result.returncode == 0, result.stderr
+    return [json.loads(line) for line in result.stdout.splitlines()]
+
+
+def test_json_chat_onboarding_by_button_label_and_payload(tmp_path: Path) -> None:
+    out = run_chat(tmp_path, [{"text": "hello"}, {"button": "English"}, {"button": "cmd:help"}])
+    assert [line["key"] for line in out] == ["welcome", "privacy-notice", "main-menu", "help"]
+    assert set(out[0]) == {"to", "text", "buttons", "key"}
+    assert out[0]["to"] == "local"
+    assert {"label": "العربية", "payload": "lang:ar"} in out[0]["buttons"]
+
+
+def test_json_chat_keeps_women_apart(tmp_path: Path) -> None:
+    out = run_chat(tmp_path, [
+        {"text": "hi", "user": "a"}, {"text": "hi", "user": "b"},
+        {"button": "lang:nl", "user": "a"}, {"button": "lang:uk", "user": "b"},
+        {"text": "/menu", "user": "a"}, {"text": "/menu", "user": "b"},
+    ])
+    menus = [line for line in out if line["key"] == "main-menu"]
+    assert [line["to"] for line in menus[-2:]] == ["a", "b"]
+    assert menus[-2]["text"] != menus[-1]["text"]
+
+
+def test_json_chat_malformed_lines_get_errors_and_the_session_goes_on(tmp_path: Path) -> None:
+    out = run_chat(tmp_path, ["{not json", "[1, 2]", {"text": 5}, {"location": [500, 1]}, {"nothing": 1},
+                              {"user": "", "text": "x"}, {"text": "hello"}])
+    errors = [line["error"] for line in out if "error" in line]
+    assert len(errors) == 6
+    assert "not valid JSON" in errors[0]
+    assert out[-1]["key"] == "welcome"
+
+
+def test_json_chat_same_id_twice_answers_once(tmp_path: Path) -> None:
+    out = run_chat(tmp_path, [{"text": "hi", "id": "x1"}, {"text": "hi", "id": "x1"}])
+    assert [line["key"] for line in out] == ["welcome"]
+
+
+def test_json_chat_state_survives_a_restart(tmp_path: Path) -> None:
+    run_chat(tmp_path, [{"text": "hello"}, {"button": "lang:ar"}])
+    out = run_chat(tmp_path, [{"text": "/menu"}])
+    assert out[0]["key"] == "main-menu"
+    assert any("\u0600" <= char <= "\u06ff" for char in out[0]["text"])
+
+
+def test_json_chat_language_hint(tmp_path: Path) -> None:
+    out = run_chat(tmp_path, [{"text": "hi", "lang": "uk"}])
+    assert out[0]["buttons"][0]["payload"] == "lang:uk"
+
+
+def test_interactive_chat_numbers_buttons_and_accepts_numbers(tmp_path: Path) -> None:
+    result = subprocess.run([sys.executable, "-m", "bot", "chat", "--db", str(tmp_path / "i.db")],
+                            input="2\n/help\n/quit\n", capture_output=True, text=True, cwd=ROOT, timeout=120, encoding="utf-8")
+    assert result.returncode == 0, result.stderr
+    assert "[2] \u2068English\u2069" in result.stdout
+    assert "/forget" in result.stdout  # the privacy notice and the help both explain it
+    assert "**" not in result.stdout
+
+
+def test_parse_json_line_rejects_bad_types() -> None:
+    for line, fragment in [('{"button": 3}', "button"), ('{"id": 3, "text": "x"}', "id"), ('{"location": [1]}', "location")]:
+        try:
+            parse_json_line(line)
+        except ValueError as exc:
+            assert fragment in str(exc)
+        else:
+            raise AssertionError(line)
