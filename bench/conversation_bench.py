@@ -50,27 +50,32 @@ def script(content: Content, language: str, count: int, rng: random.Random) -> l
     return steps[:count]
 
 
-async def woman(conversation: Conversation, index: int, steps: list[tuple[str, str | None]], latencies: list[float]) -> None:
+async def woman(conversation: Conversation, index: int, steps: list[tuple[str, str | None]], latencies: list[float],
+                run_id: str, pause: float = 0.0, rng: random.Random | None = None) -> None:
+    """Send the steps one after the other; with ``pause``, wait an exponential think time between them."""
     for number, (text, payload) in enumerate(steps):
+        if pause and rng:
+            await asyncio.sleep(rng.expovariate(1 / pause))
         kind = Kind.BUTTON if payload else Kind.TEXT
-        message = Incoming("bench", f"woman-{index}", f"{index}-{number}", kind, text, payload)
+        message = Incoming("bench", f"{run_id}-woman-{index}", f"{run_id}-{index}-{number}", kind, text, payload)
         start = time.perf_counter()
         replies = await conversation.handle(message)
         latencies.append(time.perf_counter() - start)
         assert replies and replies[0].key != "error-sorry", replies
 
 
-async def run(url: str, women: int, messages: int, seed: int) -> dict[str, float]:
-    config = load_config(ROOT / "config.yaml", env={})
+async def run(url: str, women: int, messages: int, seed: int, pause: float) -> dict[str, float]:
+    config = load_config(Path(os.environ.get("WEGWIJS_CONFIG", ROOT / "config.yaml")), env={})
     content = Content.load(config)
     store = await Store.open(url)
     conversation = Conversation(store, content, config)
     rng = random.Random(seed)
     scripts = [script(content, LANGUAGES[i % len(LANGUAGES)], messages, rng) for i in range(women)]
-    await woman(conversation, -1, script(content, "en", 5, rng), [])  # warm-up: connections, caches
+    run_id = f"{time.time_ns():x}"
+    await woman(conversation, -1, script(content, "en", 5, rng), [], run_id)  # warm-up: connections, caches
     latencies: list[float] = []
     start = time.perf_counter()
-    await asyncio.gather(*(woman(conversation, i, scripts[i], latencies) for i in range(women)))
+    await asyncio.gather(*(woman(conversation, i, scripts[i], latencies, run_id, pause, random.Random(seed + i)) for i in range(women)))
     elapsed = time.perf_counter() - start
     await store.close()
     latencies.sort()
@@ -88,6 +93,9 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--women", type=int, default=10, help="women writing at the same time (default 10)")
     parser.add_argument("--messages", type=int, default=100, help="messages per woman (default 100)")
+    parser.add_argument("--pause", type=float, default=0.0,
+                        help="mean seconds a woman waits before each message (default 0: as fast as replies come, "
+                             "which measures saturation; e.g. --women 200 --pause 2 offers about 100 messages/s)")
     parser.add_argument("--pg", help="also run on this PostgreSQL URL (its tables are created if missing)")
     parser.add_argument("--seed", type=int, default=7)
     args = parser.parse_args()
@@ -97,10 +105,10 @@ def main() -> int:
         if args.pg:
             targets.append(("postgresql", normalise_database_url(args.pg)))
         print(f"# {time.strftime('%Y-%m-%d')} {platform.machine()} {os.cpu_count()} cores, Python {platform.python_version()}, "
-              f"{args.women} women x {args.messages} messages")
+              f"{args.women} women x {args.messages} messages, mean pause {args.pause} s")
         print(f"{'store':<12}{'messages':>9}{'msg/s':>9}{'p50 ms':>9}{'p99 ms':>9}{'max ms':>9}")
         for name, url in targets:
-            result = asyncio.run(run(url, args.women, args.messages, args.seed))
+            result = asyncio.run(run(url, args.women, args.messages, args.seed, args.pause))
             print(f"{name:<12}{result['messages']:>9}{result['per_second']:>9.0f}{result['p50_ms']:>9.2f}{result['p99_ms']:>9.2f}{result['max_ms']:>9.2f}")
     return 0
 

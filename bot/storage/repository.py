@@ -7,13 +7,16 @@ import hashlib
 import json
 import weakref
 from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
+from contextlib import asynccontextmanager, nullcontext
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import delete, func, select, text
-from sqlalchemy.exc import DatabaseError, IntegrityError, OperationalError
-from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
+from sqlalchemy import delete, func, insert, select, text, update
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy.exc import DatabaseError, OperationalError
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, async_sessionmaker
 
 from bot.errors import StorageError
 from bot.storage import migrate
@@ -26,28 +29,30 @@ def now() -> datetime:
 
 
 class UserSession:
-    """Everything stored about one woman, read and written inside one locked transaction."""
+    """Everything stored about one woman, read and written inside one locked transaction.
 
-    def __init__(self, session: AsyncSession, user: User, state: dict[str, Any]) -> None:
-        self._session = session
+    Writes are collected and sent in as few statements as possible when the unit of work ends:
+    the per-message path is a handful of round trips, whatever the handler did."""
+
+    def __init__(self, connection: AsyncConnection, user: UserRow, state: dict[str, Any]) -> None:
+        self._connection = connection
         self.user = user
         self.state = state
-        self.is_new = user.consent_at is None and user.language is None
+        self._saved_state = json.dumps(state, sort_keys=True)
+        self._logs: list[dict[str, Any]] = []
         self._forgotten = False
 
     async def mark_processed(self, channel: str, message_id: str) -> bool:
         """Record an inbound message id; False when it was handled before."""
-        found = await self._session.get(ProcessedMessage, (channel, message_id))
-        if found is not None:
-            return False
-        self._session.add(ProcessedMessage(channel=channel, message_id=message_id, user_id=self.user.id, created_at=now()))
-        await self._session.flush()
-        return True
+        statement = _insert(self._connection, ProcessedMessage).values(
+            channel=channel, message_id=message_id, user_id=self.user.id, created_at=now()
+        ).on_conflict_do_nothing()
+        return (await self._connection.execute(statement)).rowcount == 1
 
     def log(self, direction: str, kind: str, text: str, key: str | None = None) -> None:
         if self._forgotten:  # nothing more is stored about a woman who asked to be forgotten
             return
-        self._session.add(MessageLog(user_id=self.user.id, direction=direction, kind=kind, text=text, key=key, created_at=now()))
+        self._logs.append({"user_id": self.user.id, "direction": direction, "kind": kind, "text": text, "key": key, "created_at": now()})
 
     def set_language(self, language: str) -> None:
         self.user.language = language
@@ -57,20 +62,39 @@ class UserSession:
 
     async def forget(self) -> None:
         """Delete the woman and, through ON DELETE CASCADE, everything stored about her."""
-        await self._session.execute(delete(User).where(User.id == self.user.id))
+        await self._connection.execute(delete(User).where(User.id == self.user.id))
         self._forgotten = True
+        self._logs.clear()
 
     async def _save(self) -> None:
         if self._forgotten:
             return
-        self.user.last_seen = now()
-        row = await self._session.get(ConversationState, self.user.id)
+        stamp = now()
+        if self._logs:
+            await self._connection.execute(insert(MessageLog), self._logs)
+        await self._connection.execute(
+            update(User).where(User.id == self.user.id).values(
+                language=self.user.language, consent_at=self.user.consent_at, last_seen=stamp, active=self.user.active)
+        )
         data = json.dumps(self.state, ensure_ascii=False, sort_keys=True)
-        if row is None:
-            self._session.add(ConversationState(user_id=self.user.id, data=data, updated_at=now()))
-        elif row.data != data:
-            row.data = data
-            row.updated_at = now()
+        if data != self._saved_state:
+            statement = _insert(self._connection, ConversationState).values(user_id=self.user.id, data=data, updated_at=stamp)
+            statement = statement.on_conflict_do_update(index_elements=["user_id"], set_={"data": data, "updated_at": stamp})
+            await self._connection.execute(statement)
+
+
+@dataclass
+class UserRow:
+    """The stored facts about a woman that a conversation reads and changes."""
+
+    id: int
+    channel: str
+    channel_ref: str
+    language: str | None
+    consent_at: datetime | None
+    first_seen: datetime
+    last_seen: datetime
+    active: bool
 
 
 class Store:
@@ -81,6 +105,7 @@ class Store:
         self.sqlite = engine.dialect.name == "sqlite"
         self._sessions = async_sessionmaker(engine, expire_on_commit=False)
         self._locks: weakref.WeakValueDictionary[tuple[str, str], asyncio.Lock] = weakref.WeakValueDictionary()
+        self._sqlite_writer = asyncio.Lock()  # SQLite has one writer: queue here rather than in its busy handler
 
     @classmethod
     async def open(cls, url: str, *, upgrade: bool = True) -> Store:
@@ -110,28 +135,31 @@ class Store:
         lock = self._locks.get(key)
         if lock is None:
             lock = self._locks[key] = asyncio.Lock()
-        async with lock, self._sessions() as session, session.begin():
+        async with lock, self._writer(), self.engine.begin() as connection:
             if not self.sqlite:
-                await session.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": _lock_key(channel, channel_ref)})
-            user = await self._load_or_create(session, channel, channel_ref)
-            row = await session.get(ConversationState, user.id)
-            unit = UserSession(session, user, json.loads(row.data) if row else {})
+                await connection.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": _lock_key(channel, channel_ref)})
+            user, state = await self._load_or_create(connection, channel, channel_ref)
+            unit = UserSession(connection, user, state)
             yield unit
             await unit._save()
 
-    async def _load_or_create(self, session: AsyncSession, channel: str, channel_ref: str) -> User:
-        query = select(User).where(User.channel == channel, User.channel_ref == channel_ref)
-        user = (await session.execute(query)).scalar_one_or_none()
-        if user is not None:
-            return user
-        stamp = now()
-        user = User(channel=channel, channel_ref=channel_ref, first_seen=stamp, last_seen=stamp, active=True)
-        try:
-            async with session.begin_nested():
-                session.add(user)
-        except IntegrityError:  # created meanwhile by a process that did not hold our lock
-            user = (await session.execute(query)).scalar_one()
-        return user
+    def _writer(self) -> asyncio.Lock | nullcontext[None]:
+        return self._sqlite_writer if self.sqlite else nullcontext()
+
+    async def _load_or_create(self, connection: AsyncConnection, channel: str, channel_ref: str) -> tuple[UserRow, dict[str, Any]]:
+        query = (
+            select(*User.__table__.columns, ConversationState.data)
+            .outerjoin(ConversationState, ConversationState.user_id == User.id)
+            .where(User.channel == channel, User.channel_ref == channel_ref)
+        )
+        row = (await connection.execute(query)).mappings().first()
+        if row is None:
+            stamp = now()
+            values = {"channel": channel, "channel_ref": channel_ref, "first_seen": stamp, "last_seen": stamp, "active": True}
+            await connection.execute(_insert(connection, User).values(**values).on_conflict_do_nothing())
+            row = (await connection.execute(query)).mappings().one()
+        fields = {name: row[name] for name in UserRow.__dataclass_fields__}
+        return UserRow(**fields), json.loads(row["data"]) if row["data"] else {}
 
     async def recent_messages(self, channel: str, channel_ref: str, limit: int = 20) -> list[MessageLog]:
         async with self._sessions() as session:
@@ -161,11 +189,16 @@ class Store:
         at = at or now()
         message_cutoff = at - timedelta(days=messages_days)
         user_cutoff = at - timedelta(days=inactive_user_days)
-        async with self._sessions() as session, session.begin():
+        async with self._writer(), self._sessions() as session, session.begin():
             messages = await session.execute(delete(MessageLog).where(MessageLog.created_at < message_cutoff))
             processed = await session.execute(delete(ProcessedMessage).where(ProcessedMessage.created_at < message_cutoff))
             users = await session.execute(delete(User).where(User.last_seen < user_cutoff))
         return {"messages": messages.rowcount, "processed": processed.rowcount, "users": users.rowcount}
+
+
+def _insert(connection: AsyncConnection, model: type) -> Any:
+    """INSERT with ON CONFLICT support for the dialect in use."""
+    return (sqlite_insert if connection.dialect.name == "sqlite" else pg_insert)(model)
 
 
 def _lock_key(channel: str, channel_ref: str) -> int:
