@@ -32,8 +32,13 @@ class Turn:
         chosen = self.session.user.language
         if chosen in self.settings.languages:
             return chosen
+        return self.hinted_language or self.settings.default_language
+
+    @property
+    def hinted_language(self) -> str | None:
+        """The client's language (e.g. Telegram's language_code 'ar' or 'pt-br') when supported."""
         hint = (self.incoming.language_hint or "").split("-")[0].lower()
-        return hint if hint in self.settings.languages else self.settings.default_language
+        return hint if hint in self.settings.languages else None
 
     @property
     def languages(self) -> list[str]:
