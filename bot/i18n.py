@@ -6,6 +6,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from babel import Locale, UnknownLocaleError
+from babel.messages.catalog import Message
 from babel.messages.pofile import PoFileError, read_po
 
 from bot.errors import ContentError
@@ -44,7 +45,7 @@ class Catalogs:
         order = [language, *self._fallbacks.get(language, []), self.default]
         return list(dict.fromkeys(code for code in order if code in self.languages))
 
-    def get(self, language: str, key: str, **params: object) -> Text:
+    def get(self, language: str, key: str, /, **params: object) -> Text:
         for code in self.chain(language):
             found = self._messages.get(code, {}).get(key)
             if found:
@@ -64,7 +65,12 @@ def read_catalog(path: Path) -> dict[str, str]:
             catalog = read_po(handle, abort_invalid=True)
     except (PoFileError, UnicodeDecodeError, OSError) as exc:
         raise ContentError(str(path), getattr(exc, "lineno", None), f"cannot be read as a gettext catalog: {exc}") from None
-    return {str(message.id): str(message.string) for message in catalog if message.id and message.string and not message.fuzzy}
+    return {_key(message): str(message.string) for message in catalog if message.id and message.string and not message.fuzzy}
+
+
+def _key(message: Message) -> str:
+    """The English catalog is keyed by msgid; translations carry the key as msgctxt."""
+    return str(message.context) if message.context else str(message.id)
 
 
 def _format(template: str, params: dict[str, object], key: str) -> str:

@@ -44,15 +44,15 @@ class Turn:
     def languages(self) -> list[str]:
         return self.content.catalogs.chain(self.language)
 
-    def t(self, key: str, **params: object) -> str:
+    def t(self, key: str, /, **params: object) -> str:
         found = self.content.catalogs.get(self.language, key, **params)
         self.fallback_used |= found.fallback
         return found.text
 
-    def button(self, key: str, payload: str, **params: object) -> Button:
+    def button(self, key: str, payload: str, /, **params: object) -> Button:
         return Button(self.t(key, **params), payload)
 
-    def say(self, key: str, *buttons: Button, **params: object) -> None:
+    def say(self, key: str, /, *buttons: Button, **params: object) -> None:
         self.send(self.t(key, **params), *buttons, key=key)
 
     def send(self, text: str, *buttons: Button, key: str | None = None) -> None:
@@ -60,6 +60,6 @@ class Turn:
 
     def finish(self) -> list[Outgoing]:
         """Add the 'not translated yet' note once when any text came from a fallback language."""
-        if self.fallback_used and self.content.catalogs.has(self.language, NOT_TRANSLATED):
+        if self.fallback_used:
             self.send(self.content.catalogs.get(self.language, NOT_TRANSLATED).text, key=NOT_TRANSLATED)
         return self.replies

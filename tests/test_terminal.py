@@ -12,6 +12,14 @@ from bot.channels.terminal import parse_json_line
 ROOT = Path(__file__).resolve().parent.parent
 
 
+def dutch(key: str) -> str:
+    from bot.config import load_config
+    from bot.i18n import Catalogs
+
+    settings = load_config(ROOT / "config.yaml", env={}).settings
+    return Catalogs.load(ROOT / "locales", settings.languages, settings.fallbacks, settings.default_language).get("nl", key).text
+
+
 def run_chat(tmp_path: Path, lines: list, *args: str) -> list[dict]:
     stdin = "".join((line if isinstance(line, str) else json.dumps(line, ensure_ascii=False)) + "\n" for line in lines)
     result = subprocess.run([sys.executable, "-m", "bot", "chat", "--json", "--db", str(tmp_path / "chat.db"), *args],
@@ -31,7 +39,7 @@ def test_json_chat_onboarding_by_button_label_and_payload(tmp_path: Path) -> Non
 def test_json_chat_keeps_women_apart(tmp_path: Path) -> None:
     out = run_chat(tmp_path, [
         {"text": "hi", "user": "a"}, {"text": "hi", "user": "b"},
-        {"button": "lang:nl", "user": "a"}, {"button": "lang:uk", "user": "b"},
+        {"button": "lang:nl", "user": "a"}, {"button": "lang:en", "user": "b"},
         {"text": "/menu", "user": "a"}, {"text": "/menu", "user": "b"},
     ])
     menus = [line for line in out if line["key"] == "main-menu"]
@@ -54,10 +62,10 @@ def test_json_chat_same_id_twice_answers_once(tmp_path: Path) -> None:
 
 
 def test_json_chat_state_survives_a_restart(tmp_path: Path) -> None:
-    run_chat(tmp_path, [{"text": "hello"}, {"button": "lang:ar"}])
+    run_chat(tmp_path, [{"text": "hello"}, {"button": "lang:nl"}])
     out = run_chat(tmp_path, [{"text": "/menu"}])
     assert out[0]["key"] == "main-menu"
-    assert any("\u0600" <= char <= "\u06ff" for char in out[0]["text"])
+    assert out[0]["text"] == dutch("main-menu")
 
 
 def test_json_chat_language_hint(tmp_path: Path) -> None:
