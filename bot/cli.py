@@ -32,6 +32,9 @@ def build_parser() -> argparse.ArgumentParser:
     _db_option(db_commands.add_parser("purge", help="delete data past the retention periods in config.yaml"))
 
     commands.add_parser("check", help="validate config.yaml and the content files")
+
+    i18n = commands.add_parser("i18n", help="translator workflow: extract -> update -> compile (default: all three)")
+    i18n.add_argument("step", nargs="?", choices=["extract", "update", "compile", "all"], default="all")
     return parser
 
 
@@ -58,6 +61,8 @@ async def _run(args: argparse.Namespace, config: Config) -> int:
         return await _chat(args, config)
     if args.command == "db":
         return await _db(args, config)
+    if args.command == "i18n":
+        return _i18n(args, config)
     return _check(config)
 
 
@@ -98,3 +103,20 @@ def _check(config: Config) -> int:
     print(f"config.yaml ok; {len(content.knowledge.topics)} topics, {len(content.knowledge.entries)} entries, "
           f"catalogs for {', '.join(sorted(lang for lang in config.settings.languages if content.catalogs.keys(lang)))}")
     return 0
+
+
+def _i18n(args: argparse.Namespace, config: Config) -> int:
+    from bot import catalogs
+
+    locales, languages = config.locales_dir, config.settings.languages
+    template = catalogs.extract(locales)
+    print(f"extracted {len(template)} messages to {locales / catalogs.TEMPLATE}")
+    if args.step in ("update", "all"):
+        for path in catalogs.update(locales, languages, template):
+            print(f"updated {path}")
+    if args.step in ("compile", "all"):
+        print(f"compiled {len(catalogs.compile_mo(locales, languages))} catalogs to .mo")
+    found = catalogs.problems(locales, languages)
+    for problem in found:
+        print(problem)
+    return 1 if found else 0
