@@ -25,6 +25,8 @@ def build_parser() -> argparse.ArgumentParser:
     chat.add_argument("--json", action="store_true", help="read JSON lines on stdin, write JSON lines on stdout")
     chat.add_argument("--user", default="local", help="who you are in the interactive chat (default: local)")
     chat.add_argument("--lang", help="the client's language hint, e.g. ar (as a phone would send it)")
+    chat.add_argument("--reorder-rtl", action="store_true",
+                      help="reorder Arabic, Persian and Pashto for terminals that do not support right-to-left text (xterm, tmux)")
 
     db = commands.add_parser("db", help="database maintenance")
     db_commands = db.add_subparsers(dest="db_command", required=True, metavar="ACTION")
@@ -71,7 +73,7 @@ async def _chat(args: argparse.Namespace, config: Config) -> int:
     from bot.channels.terminal import Terminal
 
     async with open_conversation(config, args.db) as conversation:
-        terminal = Terminal(conversation, sys.stdout, language_hint=args.lang)
+        terminal = Terminal(conversation, sys.stdout, language_hint=args.lang, reorder_rtl=args.reorder_rtl)
         if args.json:
             await terminal.run_json(sys.stdin)
         else:

@@ -77,7 +77,7 @@ def test_interactive_chat_numbers_buttons_and_accepts_numbers(tmp_path: Path) ->
     result = subprocess.run([sys.executable, "-m", "bot", "chat", "--db", str(tmp_path / "i.db")],
                             input="2\n/help\n/quit\n", capture_output=True, text=True, cwd=ROOT, timeout=120, encoding="utf-8")
     assert result.returncode == 0, result.stderr
-    assert "[2] \u2068English\u2069" in result.stdout
+    assert "[2] English" in result.stdout and "[4] \u2068العربية\u2069" in result.stdout
     assert "/forget" in result.stdout  # the privacy notice and the help both explain it
     assert "**" not in result.stdout
 
@@ -90,3 +90,13 @@ def test_parse_json_line_rejects_bad_types() -> None:
             assert fragment in str(exc)
         else:
             raise AssertionError(line)
+
+
+def test_interactive_chat_can_reorder_rtl_for_terminals_without_bidi(tmp_path: Path) -> None:
+    from bidi import get_display
+
+    result = subprocess.run([sys.executable, "-m", "bot", "chat", "--reorder-rtl", "--db", str(tmp_path / "r.db")],
+                            input="/quit\n", capture_output=True, text=True, cwd=ROOT, timeout=120, encoding="utf-8")
+    assert result.returncode == 0, result.stderr
+    assert f"[4] {get_display('العربية')}" in result.stdout
+    assert "\u2068" not in result.stdout

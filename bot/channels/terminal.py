@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import re
 import sys
 import uuid
 from dataclasses import dataclass, field
@@ -15,6 +16,7 @@ from bot.messages import Button, Incoming, Kind, Outgoing
 CHANNEL = "terminal"
 DEFAULT_USER = "local"
 ISOLATE, POP = "\u2068", "\u2069"  # keep RTL labels from swallowing the button numbers
+RTL_CHAR = re.compile(r"[\u0590-\u08ff\ufb1d-\ufdff\ufe70-\ufeff]")
 
 
 @dataclass
@@ -22,6 +24,7 @@ class Terminal:
     conversation: Conversation
     out: IO[str]
     language_hint: str | None = None
+    reorder_rtl: bool = False
     buttons: dict[str, tuple[Button, ...]] = field(default_factory=dict)
     _session: str = field(default_factory=lambda: uuid.uuid4().hex[:12])
     _count: int = 0
@@ -92,10 +95,19 @@ class Terminal:
 
     def _show(self, replies: list[Outgoing]) -> None:
         for reply in replies:
-            self.out.write("\n" + render_plain(reply.text) + "\n")
+            self.out.write("\n" + self._visual(render_plain(reply.text)) + "\n")
             for number, button in enumerate(reply.buttons, 1):
-                self.out.write(f"  [{number}] {ISOLATE}{button.label}{POP}\n")
+                label = f"{ISOLATE}{button.label}{POP}" if RTL_CHAR.search(button.label) and not self.reorder_rtl else button.label
+                self.out.write(f"  [{number}] {self._visual(label)}\n")
         self.out.flush()
+
+    def _visual(self, text: str) -> str:
+        """For terminals without bidi support (xterm, tmux, VS Code): reorder RTL lines for display."""
+        if not self.reorder_rtl or not RTL_CHAR.search(text):
+            return text
+        from bidi import get_display
+
+        return "\n".join(get_display(line) for line in text.split("\n"))
 
 
 def parse_json_line(line: str) -> tuple[str, Kind, dict[str, Any]]:
