@@ -8,9 +8,9 @@ import unicodedata
 from bot.config import Config
 from bot.content import Content
 from bot.messages import Incoming, Outgoing
-from bot.router import STAGES
+from bot.router import STAGES, offer_language
 from bot.storage import Store, UserSession
-from bot.turn import Turn
+from bot.turn import Turn, outgoing
 
 log = logging.getLogger(__name__)
 
@@ -44,6 +44,7 @@ class Conversation:
         for stage in STAGES:
             if await stage(turn):
                 break
+        offer_language(turn)
         replies = turn.finish()
         for reply in replies:
             session.log("out", "text", reply.text, reply.key)
@@ -61,7 +62,7 @@ class Conversation:
         except Exception:
             log.exception("could not record the message after an error channel=%s id=%s", incoming.channel, incoming.message_id)
         text = self.content.catalogs.get(language, "error-sorry", numbers=", ".join(self.config.settings.emergency_numbers))
-        return [Outgoing(incoming.user, text.text, (), "error-sorry")]
+        return [outgoing(incoming.user, text.text, (), "error-sorry", text.language)]
 
 
 def clean_text(text: str, limit: int) -> tuple[str, bool]:

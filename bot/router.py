@@ -14,6 +14,7 @@ Stage = Callable[[Turn], Awaitable[bool]]
 ANSWER_SCORE = 0.5
 SUGGEST_SCORE = 0.2
 PENDING = "pending"
+OFFERED = "offered_languages"
 
 
 async def safety(turn: Turn) -> bool:
@@ -35,6 +36,7 @@ async def onboarding(turn: Turn) -> bool:
     if payload.startswith("lang:") and payload[5:] in turn.settings.languages:
         first_time = turn.session.user.language is None
         turn.session.set_language(payload[5:])
+        turn.state.pop(OFFERED, None)
         if first_time:
             turn.session.give_consent()
             turn.say("privacy-notice", days=turn.settings.retention.messages_days)
@@ -48,6 +50,17 @@ async def onboarding(turn: Turn) -> bool:
         menus.language_menu(turn, "welcome")
         return True
     return False
+
+
+def offer_language(turn: Turn) -> None:
+    """She wrote a clear sentence in another supported language: offer a one-tap switch, once per language."""
+    written = turn.written_language
+    if written is None or turn.session.user.language in (None, written) or written in turn.state.get(OFFERED, []):
+        return
+    turn.state.setdefault(OFFERED, []).append(written)
+    name = native_name(written)
+    text = turn.content.catalogs.get(written, "offer-language", language=name)
+    turn.send(text.text, menus.Button(name, f"lang:{written}"), key="offer-language", language=text.language)
 
 
 async def commands(turn: Turn) -> bool:
@@ -89,7 +102,7 @@ async def buttons(turn: Turn) -> bool:
     if kind == "entry" and value in turn.content.knowledge.entries:
         menus.answer(turn, turn.content.knowledge.entries[value])
         return True
-    turn.say("button-unknown")
+    turn.say("stale-button")
     menus.main_menu(turn)
     return True
 
@@ -110,7 +123,7 @@ async def empty(turn: Turn) -> bool:
 
 
 async def knowledge(turn: Turn) -> bool:
-    matches = turn.content.knowledge.search(turn.text, turn.languages)
+    matches = turn.content.knowledge.search(turn.text, turn.search_languages)
     if matches and matches[0].score >= ANSWER_SCORE:
         menus.answer(turn, matches[0].entry)
         return True

@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from functools import cached_property
 
 from bot.config import Settings
 from bot.content import Content
+from bot.bidi import isolate_ltr
 from bot.i18n import is_rtl
-from bot.messages import Button, Incoming, Outgoing
+from bot.messages import Button, Incoming, Kind, Outgoing
 from bot.storage import UserSession
 
 NOT_TRANSLATED = "note-not-translated"
@@ -32,7 +34,7 @@ class Turn:
         chosen = self.session.user.language
         if chosen in self.settings.languages:
             return chosen
-        return self.hinted_language or self.settings.default_language
+        return self.written_language or self.hinted_language or self.settings.default_language
 
     @property
     def hinted_language(self) -> str | None:
@@ -40,9 +42,22 @@ class Turn:
         hint = (self.incoming.language_hint or "").split("-")[0].lower()
         return hint if hint in self.settings.languages else None
 
+    @cached_property
+    def written_language(self) -> str | None:
+        """The supported language her text is clearly written in (None for short or unclear text)."""
+        if self.incoming.kind is not Kind.TEXT or self.text.startswith("/"):
+            return None
+        return self.content.detector.detect(self.text)
+
     @property
     def languages(self) -> list[str]:
         return self.content.catalogs.chain(self.language)
+
+    @property
+    def search_languages(self) -> list[str]:
+        """Her languages, plus the one she is writing in when that is another."""
+        written = self.written_language
+        return self.languages if written is None or written in self.languages else [written, *self.languages]
 
     def t(self, key: str, /, **params: object) -> str:
         found = self.content.catalogs.get(self.language, key, **params)
@@ -55,11 +70,19 @@ class Turn:
     def say(self, key: str, /, *buttons: Button, **params: object) -> None:
         self.send(self.t(key, **params), *buttons, key=key)
 
-    def send(self, text: str, *buttons: Button, key: str | None = None) -> None:
-        self.replies.append(Outgoing(self.incoming.user, text, tuple(buttons), key, is_rtl(self.language)))
+    def send(self, text: str, *buttons: Button, key: str | None = None, language: str | None = None) -> None:
+        self.replies.append(outgoing(self.incoming.user, text, buttons, key, language or self.language))
 
     def finish(self) -> list[Outgoing]:
         """Add the 'not translated yet' note once when any text came from a fallback language."""
         if self.fallback_used:
             self.send(self.content.catalogs.get(self.language, NOT_TRANSLATED).text, key=NOT_TRANSLATED)
         return self.replies
+
+
+def outgoing(recipient: str, text: str, buttons: tuple[Button, ...] | list[Button], key: str | None, language: str) -> Outgoing:
+    """A reply in ``language``; right-to-left text gets its Latin words, numbers and links isolated."""
+    if not is_rtl(language):
+        return Outgoing(recipient, text, tuple(buttons), key, False)
+    isolated = tuple(Button(isolate_ltr(button.label), button.payload) for button in buttons)
+    return Outgoing(recipient, isolate_ltr(text), isolated, key, True)

@@ -10,6 +10,7 @@ from bot.content import Content
 from bot.conversation import Conversation
 from bot.messages import Kind
 from bot.storage import Store
+from bot.turn import outgoing
 from tests.conftest import Chat
 from tests.helpers import keys, make_message, payloads
 
@@ -101,7 +102,7 @@ async def test_forget_then_cancel_deletes_nothing(chat: Chat, store: Store) -> N
     await chat.onboard("en")
     await chat("/forget")
     assert keys(await chat("/cancel")) == ["cancelled", "main-menu"]
-    assert keys(await chat.press("forget:yes")) == ["button-unknown", "main-menu"]
+    assert keys(await chat.press("forget:yes")) == ["stale-button", "main-menu"]
     assert await store.get_user("test", "amina") is not None
 
 
@@ -109,7 +110,7 @@ async def test_forget_then_another_question_deletes_nothing(chat: Chat, store: S
     await chat.onboard("en")
     await chat("/forget")
     await chat("/help")
-    assert keys(await chat.press("forget:yes")) == ["button-unknown", "main-menu"]
+    assert keys(await chat.press("forget:yes")) == ["stale-button", "main-menu"]
     assert await store.get_user("test", "amina") is not None
 
 
@@ -202,8 +203,8 @@ async def test_control_characters_are_removed_before_matching_and_storing(chat: 
 
 async def test_unknown_button_payload_gets_menu(chat: Chat) -> None:
     await chat.onboard("en")
-    assert keys(await chat.press("entry:nope/nothing")) == ["button-unknown", "main-menu"]
-    assert keys(await chat.press("lang:xx")) == ["button-unknown", "main-menu"]
+    assert keys(await chat.press("entry:nope/nothing")) == ["stale-button", "main-menu"]
+    assert keys(await chat.press("lang:xx")) == ["stale-button", "main-menu"]
 
 
 @pytest.mark.parametrize("kind", [Kind.VOICE, Kind.IMAGE, Kind.DOCUMENT, Kind.LOCATION, Kind.OTHER])
@@ -221,7 +222,8 @@ async def test_unexpected_error_is_answered_kindly_and_her_message_is_kept(chat:
     monkeypatch.setattr(chat.conversation.content.knowledge, "search", broken)
     replies = await chat("سؤال عن الحضانة", message_id="boom-1")
     assert keys(replies) == ["error-sorry"]
-    assert replies[0].text == chat.conversation.content.catalogs.get("ar", "error-sorry", numbers="112").text
+    found = chat.conversation.content.catalogs.get("ar", "error-sorry", numbers="112")
+    assert replies[0].text == outgoing("x", found.text, (), "error-sorry", found.language).text
     stored = [message.text for message in await store.recent_messages("test", "amina")]
     assert "سؤال عن الحضانة" in stored
     assert await chat.conversation.handle(make_message("again", user="amina", message_id="boom-1")) == []
@@ -287,4 +289,5 @@ async def test_many_women_at_once_each_get_their_own_answers(conversation: Conve
     results = await asyncio.gather(*(woman(index) for index in range(12)))
     for language, replies in results:
         assert replies[0].key == "help"
-        assert replies[0].text == conversation.content.catalogs.get(language, "help", days=90).text
+        found = conversation.content.catalogs.get(language, "help", days=90)
+        assert replies[0].text == outgoing("x", found.text, (), "help", language).text
