@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import datetime
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
-from babel import Locale, UnknownLocaleError
+from babel import Locale, UnknownLocaleError, dates, numbers
 from babel.messages.catalog import Message
 from babel.messages.pofile import PoFileError, read_po
 
@@ -96,3 +98,33 @@ def is_rtl(code: str) -> bool:
         return Locale.parse(code).character_order == "right-to-left"
     except (UnknownLocaleError, ValueError):
         return False
+
+
+TIME_ZONE = "Europe/Brussels"
+
+
+def format_datetime(value: datetime, language: str, fmt: str = "full") -> str:
+    """A moment in her language and in Belgian time.
+
+    fmt: "full" ('maandag 23 november 2026 om 09:00'), "day" ('maandag 23 november 2026'), "time" ('09:00')."""
+    local = value.astimezone(ZoneInfo(TIME_ZONE)) if value.tzinfo else value.replace(tzinfo=ZoneInfo(TIME_ZONE))
+    locale = _locale(language)
+    time = dates.format_time(local, "short", locale=locale)
+    if fmt == "time":
+        return time
+    day = dates.format_date(local, "full", locale=locale)
+    if fmt == "day":
+        return day
+    pattern = str(locale.datetime_formats.get("full", "{1} {0}")).replace("'", "")
+    return pattern.format(time, day)
+
+
+def format_number(value: float | int, language: str) -> str:
+    return numbers.format_decimal(value, locale=_locale(language))
+
+
+def _locale(language: str) -> Locale:
+    try:
+        return Locale.parse(language)
+    except (UnknownLocaleError, ValueError):
+        return Locale.parse("en")
