@@ -15,6 +15,8 @@ from babel.messages.catalog import Catalog
 from babel.messages.mofile import write_mo
 from babel.messages.pofile import read_po, write_po
 
+from bot.flow_extract import BUTTON_NOTE
+from bot.flow_extract import extract as extract_flow
 from bot.i18n import CATALOG, DRAFT_MARK
 
 TEMPLATE = "messages.pot"
@@ -38,15 +40,39 @@ def source_catalog(locales: Path, source: str = "en") -> Catalog:
         return read_po(handle, locale=source)
 
 
-def extract(locales: Path, source: str = "en") -> Catalog:
-    """The template translators start from: every English sentence with its key as context."""
+def extract(locales: Path, flows: Path | None = None, source: str = "en") -> Catalog:
+    """The template translators start from: every interface sentence (its key as context) and
+    every prompt and button label of the flows (the English text is the key)."""
     english = source_catalog(locales, source)
     template = Catalog(project="wegwijs", fuzzy=False)
     for message in english:
         if message.id:
             template.add(message.string, context=str(message.id), auto_comments=message.auto_comments)
-    _write(locales / TEMPLATE, template)
+    for path in sorted(flows.glob("*.yaml")) if flows and flows.is_dir() else []:
+        with path.open("rb") as handle:
+            for line, _, text, comments in extract_flow(handle, (), (), {"flow_id": path.stem}):
+                existing = template.get(text)
+                if existing is None:
+                    template.add(text, locations=[(f"{flows.name}/{path.name}", line)], auto_comments=comments)
+                else:
+                    existing.locations.append((f"{flows.name}/{path.name}", line))
+                    existing.auto_comments.extend(c for c in comments if c not in existing.auto_comments)
     return template
+
+
+def write_template(locales: Path, template: Catalog) -> bool:
+    """Write locales/messages.pot when its messages changed (so its date changes only then)."""
+    path = locales / TEMPLATE
+    if path.exists():
+        with path.open("rb") as handle:
+            if _signature(read_po(handle)) == _signature(template):
+                return False
+    _write(path, template)
+    return True
+
+
+def _signature(catalog: Catalog) -> list[tuple[object, ...]]:
+    return [(m.id, m.context, tuple(m.auto_comments), tuple(m.locations)) for m in catalog if m.id]
 
 
 def update(locales: Path, languages: list[str], template: Catalog, source: str = "en") -> list[Path]:
@@ -62,10 +88,24 @@ def update(locales: Path, languages: list[str], template: Catalog, source: str =
         else:
             path.parent.mkdir(parents=True, exist_ok=True)
             catalog = Catalog(locale=language, project="wegwijs", fuzzy=False)
-        catalog.update(template, no_fuzzy_matching=True)
+        _carry_over_changed_english(catalog, template)
+        catalog.update(template, no_fuzzy_matching=True, update_creation_date=False)
         _write(path, catalog)
         written.append(path)
     return written
+
+
+def _carry_over_changed_english(catalog: Catalog, template: Catalog) -> None:
+    """When the English sentence behind a key changed, keep the translation but mark it fuzzy,
+    so the translator sees the old and the new English and checks it (gettext's usual way)."""
+    english_by_key = {str(message.context): message.id for message in template if message.id and message.context}
+    for message in list(catalog):
+        new_id = english_by_key.get(str(message.context)) if message.context else None
+        if new_id is None or message.id == new_id:
+            continue
+        catalog.delete(message.id, context=message.context)
+        catalog.add(new_id, message.string, context=message.context, flags=[*message.flags, "fuzzy"],
+                    auto_comments=message.auto_comments, user_comments=message.user_comments, previous_id=message.id)
 
 
 def compile_mo(locales: Path, languages: list[str]) -> list[Path]:
@@ -83,28 +123,32 @@ def compile_mo(locales: Path, languages: list[str]) -> list[Path]:
     return written
 
 
-def problems(locales: Path, languages: list[str], source: str = "en") -> list[Problem]:
+def problems(locales: Path, languages: list[str], template: Catalog, source: str = "en") -> list[Problem]:
     """Missing or fuzzy translations, placeholders that differ from English, buttons over 20 characters."""
-    english = {str(message.id): str(message.string) for message in source_catalog(locales, source) if message.id}
     found: list[Problem] = []
     for language in languages:
+        if language == source:
+            continue
         path = locales / language / CATALOG
         if not path.exists():
             found.append(Problem(str(path), "*", "catalog is missing: run `wegwijs i18n` to create it"))
             continue
         with path.open("rb") as handle:
             catalog = read_po(handle, locale=language)
-        messages = {(str(m.context) if m.context else str(m.id)): m for m in catalog if m.id}
-        for key, text in english.items():
-            message = messages.get(key)
+        for wanted in template:
+            if not wanted.id:
+                continue
+            key = str(wanted.context or wanted.id)
+            message = catalog.get(wanted.id, context=wanted.context)
             if message is None or not message.string:
                 found.append(Problem(str(path), key, "is not translated"))
                 continue
             if message.fuzzy:
                 found.append(Problem(str(path), key, "is marked fuzzy: the English changed; check the translation and remove the flag"))
-            if sorted(PLACEHOLDER.findall(str(message.string))) != sorted(PLACEHOLDER.findall(text)):
-                found.append(Problem(str(path), key, f"must keep the placeholders {sorted(set(PLACEHOLDER.findall(text)))} exactly"))
-            if key.startswith(BUTTON_PREFIX) and len(str(message.string)) > BUTTON_LIMIT:
+            if sorted(PLACEHOLDER.findall(str(message.string))) != sorted(PLACEHOLDER.findall(str(wanted.id))):
+                found.append(Problem(str(path), key, f"must keep the placeholders {sorted(set(PLACEHOLDER.findall(str(wanted.id))))} exactly"))
+            is_button = key.startswith(BUTTON_PREFIX) or BUTTON_NOTE in wanted.auto_comments
+            if is_button and len(str(message.string)) > BUTTON_LIMIT:
                 found.append(Problem(str(path), key, f"is {len(str(message.string))} characters; buttons allow {BUTTON_LIMIT}"))
     return found
 

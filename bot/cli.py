@@ -34,6 +34,7 @@ def build_parser() -> argparse.ArgumentParser:
     _db_option(db_commands.add_parser("purge", help="delete data past the retention periods in config.yaml"))
 
     commands.add_parser("check", help="validate config.yaml and the content files")
+    commands.add_parser("stats", help="translations and reviews per language")
 
     i18n = commands.add_parser("i18n", help="translator workflow: extract -> update -> compile (default: all three)")
     i18n.add_argument("step", nargs="?", choices=["extract", "update", "compile", "all"], default="all")
@@ -65,6 +66,8 @@ async def _run(args: argparse.Namespace, config: Config) -> int:
         return await _db(args, config)
     if args.command == "i18n":
         return _i18n(args, config)
+    if args.command == "stats":
+        return _stats(config)
     return _check(config)
 
 
@@ -111,14 +114,23 @@ def _i18n(args: argparse.Namespace, config: Config) -> int:
     from bot import catalogs
 
     locales, languages = config.locales_dir, config.settings.languages
-    template = catalogs.extract(locales)
-    print(f"extracted {len(template)} messages to {locales / catalogs.TEMPLATE}")
+    template = catalogs.extract(locales, config.path(config.settings.paths.flows))
+    changed = catalogs.write_template(locales, template)
+    print(f"extracted {len(template)} messages to {locales / catalogs.TEMPLATE}" + ("" if changed else " (unchanged)"))
     if args.step in ("update", "all"):
         for path in catalogs.update(locales, languages, template):
             print(f"updated {path}")
     if args.step in ("compile", "all"):
         print(f"compiled {len(catalogs.compile_mo(locales, languages))} catalogs to .mo")
-    found = catalogs.problems(locales, languages)
+    found = catalogs.problems(locales, languages, template)
     for problem in found:
         print(problem)
     return 1 if found else 0
+
+
+def _stats(config: Config) -> int:
+    from bot import stats
+    from bot.content import Content
+
+    print(stats.render(*stats.collect(config, Content.load(config))))
+    return 0

@@ -54,6 +54,14 @@ class Catalogs:
                 return Text(_format(found, params, key), code, code != language)
         raise KeyError(f"message '{key}' is in no catalog of the chain {self.chain(language)}")
 
+    def translate(self, language: str, source: str, /, **params: object) -> Text:
+        """A flow sentence (its English text is the key): the first translation in her chain, else English."""
+        for code in self.chain(language):
+            found = self._messages.get(code, {}).get(source)
+            if found:
+                return Text(_format(found, params, source), code, code != language)
+        return Text(_format(source, params, source), "en", language != "en")
+
     def has(self, language: str, key: str) -> bool:
         return bool(self._messages.get(language, {}).get(key))
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 import unicodedata
 from dataclasses import dataclass, field
+from datetime import date
 from pathlib import Path
 from typing import Any
 
@@ -36,6 +37,7 @@ class Answer:
     sources: tuple[str, ...]
     reviewed: bool
     path: Path
+    review_by: date | None = None
 
 
 @dataclass
@@ -174,7 +176,11 @@ def _load_answer(path: Path) -> Answer:
     if not body.strip():
         raise ContentError(str(path), None, "has no answer text after the front matter")
     sources = meta.get("sources") or []
-    return Answer(meta["title"].strip(), tuple(questions), body.strip(), tuple(map(str, sources)), bool(meta.get("reviewed", False)), path)
+    review_by = meta.get("review_by")
+    if review_by is not None and not isinstance(review_by, date):
+        raise ContentError(str(path), 2, f"'review_by' must be a date like 2027-06-01, not {review_by!r}")
+    return Answer(meta["title"].strip(), tuple(questions), body.strip(), tuple(map(str, sources)),
+                  meta.get("reviewed") is True, path, review_by)
 
 
 def _load_emergency(path: Path) -> Emergency:

@@ -1,0 +1,86 @@
+"""Language detection: lingua for the languages it knows, script rules for Tigrinya and Pashto,
+and the switch offer in the conversation."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from bot.langdetect import LanguageDetector
+from tests.conftest import Chat
+from tests.helpers import keys, payloads
+
+DATA = Path(__file__).parent / "data" / "langid"
+SUPPORTED = ["nl", "en", "fr", "ar", "tr", "fa", "ps", "ti", "so", "uk", "ru"]
+
+
+@pytest.fixture(scope="module")
+def detector() -> LanguageDetector:
+    return LanguageDetector(SUPPORTED)
+
+
+@pytest.mark.parametrize("language", SUPPORTED)
+def test_real_sentences_are_recognised(detector: LanguageDetector, language: str) -> None:
+    lines = (DATA / f"{language}.txt").read_text(encoding="utf-8").splitlines()
+    correct = sum(detector.detect(line) == language for line in lines)
+    assert correct / len(lines) >= 0.9, f"{language}: {correct}/{len(lines)}"
+
+
+@pytest.mark.parametrize("language", ["es", "pt", "pl", "ro"])
+def test_unsupported_languages_do_not_pass_for_supported_ones(detector: LanguageDetector, language: str) -> None:
+    lines = (DATA / f"{language}.txt").read_text(encoding="utf-8").splitlines()
+    wrong = [line for line in lines if detector.detect(line) is not None]
+    assert len(wrong) <= 1, wrong
+
+
+@pytest.mark.parametrize("text", ["ok", "salam", "Amina", "0470 12 34 56", "https://www.vdab.be/jobs?x=1",
+                                  "amina@example.org", "/menu", "👍👍👍", "Gent 9000", "ja ja ja", "", "Fatima Zahra Benali"])
+def test_short_names_numbers_and_links_are_never_clear(detector: LanguageDetector, text: str) -> None:
+    assert detector.detect(text) is None
+
+
+def test_tigrinya_by_script_and_pashto_by_its_letters(detector: LanguageDetector) -> None:
+    assert detector.detect("ኣበይ ክመሃር ይኽእል እየ ቋንቋ ሆላንድ") == "ti"
+    assert detector.detect("زه غواړم هالنډي ژبه زده کړم") == "ps"
+    assert detector.detect("من می خواهم زبان هلندی یاد بگیرم") == "fa"
+    assert detector.detect("أريد أن أتعلم اللغة الهولندية") == "ar"
+
+
+def test_without_tigrinya_or_pashto_configured_they_are_not_guessed() -> None:
+    detector = LanguageDetector(["en", "fa", "ar"])
+    assert detector.detect("ኣበይ ክመሃር ይኽእል እየ ቋንቋ ሆላንድ") is None
+    assert detector.detect("زه غواړم هالنډي ژبه زده کړم") != "ps"
+
+
+async def test_writing_another_language_gets_an_answer_and_a_one_tap_switch_once(chat: Chat, content) -> None:
+    await chat.onboard("en")
+    replies = await chat("أين يمكنني أن أتعلم اللغة الهولندية من فضلك")
+    assert keys(replies)[-1] == "offer-language"
+    offer = replies[-1]
+    assert offer.text == content.catalogs.get("ar", "offer-language", language="العربية").text
+    assert offer.rtl and payloads(offer) == ["lang:ar"] and offer.buttons[0].label == "العربية"
+    assert "offer-language" not in keys(await chat("هل هناك دروس في المساء أيضا للنساء"))  # asked once
+    assert keys(await chat.press("lang:ar"))[0] == "language-changed"
+
+
+async def test_short_or_same_language_messages_get_no_offer(chat: Chat) -> None:
+    await chat.onboard("nl")
+    assert "offer-language" not in keys(await chat("ok merci"))
+    assert "offer-language" not in keys(await chat("waar kan ik nederlands leren in gent"))
+    assert "offer-language" not in keys(await chat("/help"))
+
+
+async def test_first_message_in_a_language_puts_it_first_and_welcomes_in_it(chat: Chat, content) -> None:
+    replies = await chat("Где я могу выучить нидерландский язык")
+    assert keys(replies) == ["welcome"]
+    assert payloads(replies[0])[0] == "lang:ru"
+    assert replies[0].text == content.catalogs.get("ru", "welcome").text
+
+
+async def test_question_in_another_language_is_searched_in_that_language_too(chat: Chat, content) -> None:
+    await chat.onboard("en")
+    entry = next(entry for entry in content.knowledge.entries.values() if "nl" in entry.answers and entry.key != content.knowledge.emergency.entry)
+    question = entry.answers["nl"].questions[0] + " alstublieft dank je"
+    replies = await chat(question)
+    assert replies[0].key == f"entry:{entry.key}"
