@@ -35,6 +35,12 @@ def build_parser() -> argparse.ArgumentParser:
 
     commands.add_parser("check", help="validate config.yaml and the content files")
     commands.add_parser("stats", help="translations and reviews per language")
+    _db_option(commands.add_parser("report", help="unanswered questions, unhelpful answers, answers per topic and language"))
+
+    ask = commands.add_parser("ask", help="what the bot would do with a question (no database needed)")
+    ask.add_argument("question", nargs="?", help="the question; with --json and none given, one question per line on stdin")
+    ask.add_argument("--lang", help="her chosen language (default: detected, else the default language)")
+    ask.add_argument("--json", action="store_true", help="one JSON object per question")
 
     i18n = commands.add_parser("i18n", help="translator workflow: extract -> update -> compile (default: all three)")
     i18n.add_argument("step", nargs="?", choices=["extract", "update", "compile", "all"], default="all")
@@ -68,6 +74,10 @@ async def _run(args: argparse.Namespace, config: Config) -> int:
         return _i18n(args, config)
     if args.command == "stats":
         return _stats(config)
+    if args.command == "report":
+        return await _report(args, config)
+    if args.command == "ask":
+        return _ask(args, config)
     return _check(config)
 
 
@@ -133,4 +143,41 @@ def _stats(config: Config) -> int:
     from bot.content import Content
 
     print(stats.render(*stats.collect(config, Content.load(config))))
+    return 0
+
+
+async def _report(args: argparse.Namespace, config: Config) -> int:
+    from bot import report
+    from bot.content import shared_embedder
+    from bot.storage import Store
+
+    store = await Store.open(config.database_url(args.db))
+    try:
+        questions = await report.unanswered(store)
+        text = report.render(report.group(questions, shared_embedder()), await report.feedback_counts(store),
+                             await report.answers_by_topic_and_language(store))
+    finally:
+        await store.close()
+    print(text)
+    return 0
+
+
+def _ask(args: argparse.Namespace, config: Config) -> int:
+    import json
+
+    from bot.ask import explain
+    from bot.content import Content
+
+    content = Content.load(config)
+    if args.question is None and not args.json:
+        print("wegwijs: give a question, or use --json to read one per line from stdin", file=sys.stderr)
+        return 2
+    questions = [args.question] if args.question is not None else (line.rstrip("\n") for line in sys.stdin)
+    for question in questions:
+        result = explain(content, config.settings, question, args.lang)
+        if args.json:
+            print(json.dumps(result, ensure_ascii=False), flush=True)
+        else:
+            alternatives = ", ".join(result["alternatives"]) or "-"
+            print(f"{result['action']:<9} {result['entry'] or '-'}  (score {result['score']:.3f}, language {result['language'] or '?'}; alternatives: {alternatives})")
     return 0

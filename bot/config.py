@@ -45,6 +45,7 @@ class Paths(_Strict):
     knowledge: Path = Path("knowledge")
     locales: Path = Path("locales")
     flows: Path = Path("flows")
+    cache: Path = Path(".cache")  # embeddings of the content, keyed by content hash
 
 
 class Settings(_Strict):

@@ -1,13 +1,16 @@
-"""Everything a conversation reads from files: catalogs and knowledge, loaded as one unit."""
+"""Everything a conversation reads from files: catalogs, knowledge and its retrieval index."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import lru_cache
 
 from bot.config import Config
+from bot.embedder import Embedder, load_embedder
 from bot.i18n import Catalogs
 from bot.knowledge import KnowledgeBase
 from bot.langdetect import LanguageDetector
+from bot.retrieval import Retriever
 
 
 @dataclass(frozen=True)
@@ -15,9 +18,19 @@ class Content:
     catalogs: Catalogs
     knowledge: KnowledgeBase
     detector: LanguageDetector
+    retriever: Retriever
 
     @classmethod
     def load(cls, config: Config) -> Content:
         settings = config.settings
         catalogs = Catalogs.load(config.locales_dir, settings.languages, settings.fallbacks, settings.default_language)
-        return cls(catalogs, KnowledgeBase.load(config.knowledge_dir), LanguageDetector(settings.languages))
+        knowledge = KnowledgeBase.load(config.knowledge_dir)
+        cache = config.path(settings.paths.cache) / "embeddings.npz"
+        retriever = Retriever(knowledge, shared_embedder(), cache)
+        return cls(catalogs, knowledge, LanguageDetector(settings.languages), retriever)
+
+
+@lru_cache(maxsize=1)
+def shared_embedder() -> Embedder | None:
+    """One model per process, kept across content reloads."""
+    return load_embedder()

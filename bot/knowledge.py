@@ -1,4 +1,4 @@
-"""The knowledge base: topics and answers loaded from knowledge/, with a plain lexical search."""
+"""The knowledge base: topics, answers, emergency phrases and off-topic examples from knowledge/."""
 
 from __future__ import annotations
 
@@ -16,6 +16,7 @@ from bot.errors import ContentError
 ENTRY_FILE = re.compile(r"^(?P<entry>[a-z0-9][a-z0-9-]*)\.(?P<lang>[a-z]{2,3})\.md$")
 TOPIC_FILE = "_topic.yaml"
 EMERGENCY_FILE = "_emergency.yaml"
+OFFTOPIC_FILE = "_offtopic.yaml"
 WORD = re.compile(r"\w+", re.UNICODE)
 
 
@@ -52,23 +53,18 @@ class Entry:
 
 
 @dataclass(frozen=True)
-class Match:
-    entry: Entry
-    score: float
-
-
-@dataclass(frozen=True)
 class Emergency:
     entry: str
     terms: dict[str, tuple[str, ...]]
 
 
 class KnowledgeBase:
-    def __init__(self, topics: list[Topic], entries: list[Entry], emergency: Emergency | None) -> None:
+    def __init__(self, topics: list[Topic], entries: list[Entry], emergency: Emergency | None,
+                 offtopic: tuple[str, ...] = ()) -> None:
         self.topics = sorted(topics, key=lambda topic: (topic.order, topic.id))
         self.entries = {entry.key: entry for entry in entries}
         self.emergency = emergency
-        self._index = [(entry, lang, _words(text)) for entry in entries for lang, answer in entry.answers.items() for text in (answer.title, *answer.questions)]
+        self.offtopic = offtopic
 
     @classmethod
     def load(cls, root: Path) -> KnowledgeBase:
@@ -80,26 +76,15 @@ class KnowledgeBase:
             entries.extend(_load_entries(folder))
         emergency_file = root / EMERGENCY_FILE
         emergency = _load_emergency(emergency_file) if emergency_file.exists() else None
-        return cls(topics, entries, emergency)
+        offtopic_file = root / OFFTOPIC_FILE
+        offtopic = _load_offtopic(offtopic_file) if offtopic_file.exists() else ()
+        return cls(topics, entries, emergency, offtopic)
 
     def topic(self, topic_id: str) -> Topic | None:
         return next((topic for topic in self.topics if topic.id == topic_id), None)
 
     def entries_of(self, topic_id: str) -> list[Entry]:
         return [entry for entry in self.entries.values() if entry.topic == topic_id]
-
-    def search(self, question: str, languages: list[str], limit: int = 3) -> list[Match]:
-        """Best entries by word overlap with their titles and question variants in these languages."""
-        words = _words(question)
-        if not words:
-            return []
-        best: dict[str, float] = {}
-        for entry, lang, variant in self._index:
-            if lang in languages and variant:
-                score = len(words & variant) / len(words | variant)
-                best[entry.key] = max(best.get(entry.key, 0.0), score)
-        ranked = sorted(best.items(), key=lambda item: -item[1])[:limit]
-        return [Match(self.entries[key], score) for key, score in ranked if score > 0]
 
     def is_emergency(self, text: str, languages: list[str]) -> bool:
         if self.emergency is None:
@@ -189,3 +174,10 @@ def _load_emergency(path: Path) -> Emergency:
         raise ContentError(str(path), 1, "needs 'entry: safety/<entry>' and 'terms:' with a list of words per language")
     terms = {str(lang): tuple(normalise(term) for term in items or []) for lang, items in data["terms"].items()}
     return Emergency(data["entry"], terms)
+
+
+def _load_offtopic(path: Path) -> tuple[str, ...]:
+    data = _load_yaml(path)
+    if not isinstance(data, dict) or not isinstance(data.get("examples"), dict):
+        raise ContentError(str(path), 1, "needs 'examples:' with a list of off-topic questions per language")
+    return tuple(str(text) for items in data["examples"].values() for text in items or [])

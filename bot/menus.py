@@ -32,14 +32,19 @@ def topic_menu(turn: Turn, topic_id: str) -> bool:
     return True
 
 
-def answer(turn: Turn, entry: Entry) -> None:
+def answer(turn: Turn, entry: Entry, *, feedback: bool = True) -> None:
     found = answer_for(turn, entry)
     if found is None:
         turn.say("answer-missing", turn.button("button-menu", MENU))
         return
     text, language, key = found
     turn.fallback_used |= language != turn.language
-    turn.send(f"**{text.title}**\n\n{text.body}", turn.button("button-menu", MENU), turn.button("button-human", HUMAN), key=f"entry:{key}")
+    if not feedback:
+        turn.send(f"**{text.title}**\n\n{text.body}", turn.button("button-menu", MENU), turn.button("button-human", HUMAN), key=f"entry:{key}")
+        return
+    turn.send(f"**{text.title}**\n\n{text.body}", key=f"entry:{key}")
+    turn.say("was-this-helpful", turn.button("button-helpful", f"helpful:{key}"), turn.button("button-unhelpful", f"unhelpful:{key}"),
+             turn.button("button-menu", MENU))
 
 
 def answer_for(turn: Turn, entry: Entry) -> tuple[Answer, str, str] | None:

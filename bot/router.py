@@ -26,7 +26,7 @@ async def safety(turn: Turn) -> bool:
     entry = knowledge.entries.get(knowledge.emergency.entry) if knowledge.emergency else None
     turn.say("emergency-intro", numbers=", ".join(turn.settings.emergency_numbers))
     if entry is not None:
-        menus.answer(turn, entry)
+        menus.answer(turn, entry, feedback=False)
     return True
 
 
@@ -99,6 +99,14 @@ async def buttons(turn: Turn) -> bool:
     kind, _, value = payload.partition(":")
     if kind == "topic" and menus.topic_menu(turn, value):
         return True
+    if kind in ("helpful", "unhelpful") and value in turn.content.knowledge.entries:
+        await turn.session.log_feedback(value, turn.language, kind == "helpful")
+        turn.say("feedback-thanks" if kind == "helpful" else "feedback-sorry", turn.button("button-menu", menus.MENU),
+                 *([] if kind == "helpful" else [turn.button("button-human", menus.HUMAN)]))
+        return True
+    if payload == "none":
+        turn.say("fallback", turn.button("button-menu", menus.MENU), turn.button("button-human", menus.HUMAN))
+        return True
     if kind == "entry" and value in turn.content.knowledge.entries:
         menus.answer(turn, turn.content.knowledge.entries[value])
         return True
@@ -123,16 +131,19 @@ async def empty(turn: Turn) -> bool:
 
 
 async def knowledge(turn: Turn) -> bool:
-    matches = turn.content.knowledge.search(turn.text, turn.search_languages)
-    if matches and matches[0].score >= ANSWER_SCORE:
-        menus.answer(turn, matches[0].entry)
+    decision = turn.content.retriever.decide(turn.text)
+    entries = turn.content.knowledge.entries
+    if decision.action == "answer" and decision.entry in entries:
+        menus.answer(turn, entries[decision.entry])
         return True
-    near = [match for match in matches if match.score >= SUGGEST_SCORE]
-    if not near:
-        return False
-    found = [menus.answer_for(turn, match.entry) for match in near]
-    turn.say("did-you-mean", *(menus.Button(item[0].title, f"entry:{item[2]}") for item in found if item))
-    return True
+    if decision.action == "suggest":
+        found = [menus.answer_for(turn, entries[c.entry]) for c in decision.candidates if c.entry in entries]
+        turn.say("did-you-mean", *(menus.Button(item[0].title, f"entry:{item[2]}") for item in found if item),
+                 turn.button("button-none-of-these", "none"))
+        return True
+    candidates = [(candidate.entry, round(candidate.score, 4)) for candidate in decision.candidates]
+    await turn.session.log_unanswered(turn.written_language or turn.language, turn.text, candidates)
+    return False
 
 
 async def fallback(turn: Turn) -> bool:

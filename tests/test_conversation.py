@@ -122,7 +122,8 @@ async def test_topic_button_lists_its_entries_and_entry_button_answers(chat: Cha
     entry_payloads = [payload for payload in payloads(replies[0]) if payload.startswith("entry:")]
     assert entry_payloads == [f"entry:{entry.key}" for entry in content.knowledge.entries_of(topic.id)]
     answer = await chat.press(entry_payloads[0])
-    assert keys(answer) == [entry_payloads[0]]
+    assert keys(answer) == [entry_payloads[0], "was-this-helpful"]
+    assert payloads(answer[1]) == [f"helpful:{entry_payloads[0][6:]}", f"unhelpful:{entry_payloads[0][6:]}", "cmd:menu"]
 
 
 async def test_free_text_question_gets_the_matching_answer(chat: Chat, content: Content) -> None:
@@ -131,7 +132,7 @@ async def test_free_text_question_gets_the_matching_answer(chat: Chat, content: 
         if entry.key == content.knowledge.emergency.entry:
             continue
         question = entry.answers["en"].questions[0]
-        assert keys(await chat(question)) == [f"entry:{entry.key}"], question
+        assert keys(await chat(question))[0] == f"entry:{entry.key}", question
 
 
 async def test_answer_in_dutch_is_the_dutch_entry(chat: Chat, content: Content) -> None:
@@ -156,11 +157,34 @@ async def test_arabic_replies_are_marked_right_to_left(chat: Chat) -> None:
     assert all(reply.rtl for reply in replies)
 
 
-async def test_unknown_question_gets_honest_fallback_with_menu_and_human(chat: Chat) -> None:
+async def test_unknown_question_gets_honest_fallback_with_menu_and_human_and_is_logged(chat: Chat, store: Store) -> None:
     await chat.onboard("en")
     replies = await chat("qwzx blorp")
     assert keys(replies) == ["fallback"]
     assert payloads(replies[0]) == ["cmd:menu", "cmd:human"]
+    from bot.report import unanswered
+    logged = await unanswered(store)
+    assert [(item.text, item.language) for item in logged] == [("qwzx blorp", "en")]
+
+
+async def test_off_topic_question_is_not_answered(chat: Chat) -> None:
+    await chat.onboard("en")
+    assert keys(await chat("what will the weather be like tomorrow in gent")) == ["fallback"]
+
+
+async def test_feedback_buttons_are_stored_without_her_identity(chat: Chat, store: Store, content: Content) -> None:
+    await chat.onboard("nl")
+    entry = next(iter(content.knowledge.entries))
+    assert keys(await chat.press(f"helpful:{entry}")) == ["feedback-thanks"]
+    replies = await chat.press(f"unhelpful:{entry}")
+    assert keys(replies) == ["feedback-sorry"] and "cmd:human" in payloads(replies[0])
+    from bot.report import feedback_counts
+    assert await feedback_counts(store) == {entry: (1, 1)}
+
+
+async def test_none_of_these_gets_the_honest_fallback(chat: Chat) -> None:
+    await chat.onboard("en")
+    assert keys(await chat.press("none")) == ["fallback"]
 
 
 @pytest.mark.parametrize("text", ["help, my husband hits me", "he threatens to kill me", "زوجي يضربني"])
@@ -219,7 +243,7 @@ async def test_unexpected_error_is_answered_kindly_and_her_message_is_kept(chat:
     def broken(*args, **kwargs):
         raise RuntimeError("index exploded")
 
-    monkeypatch.setattr(chat.conversation.content.knowledge, "search", broken)
+    monkeypatch.setattr(chat.conversation.content.retriever, "decide", broken)
     replies = await chat("سؤال عن الحضانة", message_id="boom-1")
     assert keys(replies) == ["error-sorry"]
     found = chat.conversation.content.catalogs.get("ar", "error-sorry", numbers="112")

@@ -21,7 +21,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, async_sessionma
 from bot.errors import StorageError
 from bot.storage import migrate
 from bot.storage.engine import create_engine, is_sqlite
-from bot.storage.models import ConversationState, MessageLog, ProcessedMessage, User
+from bot.storage.models import ConversationState, Feedback, MessageLog, ProcessedMessage, Unanswered, User
 
 
 def now() -> datetime:
@@ -56,6 +56,14 @@ class UserSession:
 
     def set_language(self, language: str) -> None:
         self.user.language = language
+
+    async def log_unanswered(self, language: str, text: str, candidates: list[tuple[str, float]]) -> None:
+        """Kept for coordinators without any link to her (purged with the message log)."""
+        await self._connection.execute(insert(Unanswered).values(
+            language=language, text=text, candidates=json.dumps(candidates), created_at=now()))
+
+    async def log_feedback(self, entry: str, language: str, helpful: bool) -> None:
+        await self._connection.execute(insert(Feedback).values(entry=entry, language=language, helpful=helpful, created_at=now()))
 
     def give_consent(self) -> None:
         self.user.consent_at = now()
@@ -192,6 +200,7 @@ class Store:
         async with self._writer(), self._sessions() as session, session.begin():
             messages = await session.execute(delete(MessageLog).where(MessageLog.created_at < message_cutoff))
             processed = await session.execute(delete(ProcessedMessage).where(ProcessedMessage.created_at < message_cutoff))
+            await session.execute(delete(Unanswered).where(Unanswered.created_at < message_cutoff))
             users = await session.execute(delete(User).where(User.last_seen < user_cutoff))
         return {"messages": messages.rowcount, "processed": processed.rowcount, "users": users.rowcount}
 

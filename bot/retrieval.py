@@ -1,0 +1,147 @@
+"""Hybrid retrieval: multilingual embeddings + lexical evidence + labelled off-topic examples.
+
+multilingual-e5-small gives compressed cosine scores (in-scope about 0.84-0.93, off-topic up to
+0.83), so no single threshold separates them. A decision combines: the best dense similarity to
+an entry's title and question variants (any language), lexical overlap with those variants
+(idf-weighted, accent- and case-insensitive), the margin to the next entry, and how close the
+question is to known off-topic questions (knowledge/_offtopic.yaml)."""
+
+from __future__ import annotations
+
+import math
+from collections import Counter
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from bot.embedder import Embedder, EmbeddingCache
+from bot.knowledge import KnowledgeBase, normalise
+
+
+@dataclass(frozen=True)
+class Thresholds:
+    """Tuned with bench/retrieval_bench.py on the dev half of tests/data/eval."""
+
+    lexical_weight: float = 0.08
+    answer: float = 0.9
+    margin: float = 0.012
+    suggest: float = 0.87
+    near: float = 0.03          # alternatives within this of the best are "did you mean" candidates
+    offtopic_margin: float = 0.0  # off-topic wins when it is this much closer than the best entry
+    strong_lexical: float = 0.6   # lexical evidence this strong overrides the off-topic examples
+    lexical_only_answer: float = 0.6
+    lexical_only_suggest: float = 0.3
+
+
+@dataclass(frozen=True)
+class Candidate:
+    entry: str
+    score: float
+    dense: float
+    lexical: float
+
+
+@dataclass(frozen=True)
+class Decision:
+    action: str                      # "answer" | "suggest" | "fallback"
+    entry: str | None
+    score: float
+    candidates: tuple[Candidate, ...] = field(default_factory=tuple)
+
+    @property
+    def alternatives(self) -> list[str]:
+        return [candidate.entry for candidate in self.candidates if candidate.entry != self.entry]
+
+
+class Retriever:
+    def __init__(self, knowledge: KnowledgeBase, embedder: Embedder | None, cache_path: Path | None,
+                 thresholds: Thresholds | None = None) -> None:
+        self.thresholds = thresholds or Thresholds()
+        self.embedder = embedder
+        self._entries: list[str] = []
+        texts: list[str] = []
+        self._owner: list[int] = []
+        self._words: list[frozenset[str]] = []
+        for index, entry in enumerate(knowledge.entries.values()):
+            self._entries.append(entry.key)
+            for answer in entry.answers.values():
+                for text in (answer.title, *answer.questions):
+                    texts.append(text)
+                    self._owner.append(index)
+                    self._words.append(frozenset(normalise(text).split()))
+        self._owner_array = np.asarray(self._owner)
+        document_frequency = Counter(word for words in self._words for word in words)
+        self._idf = {word: math.log(1 + len(self._words) / count) for word, count in document_frequency.items()}
+        self._default_idf = math.log(1 + len(self._words))
+        self._offtopic_texts = list(knowledge.offtopic)
+        self._vectors: np.ndarray | None = None
+        self._offtopic: np.ndarray | None = None
+        if embedder is not None and texts:
+            if cache_path is not None:
+                vectors = EmbeddingCache(cache_path, embedder).embed(texts + self._offtopic_texts)
+            else:
+                vectors = embedder.queries(texts + self._offtopic_texts)
+            self._vectors, self._offtopic = vectors[:len(texts)], vectors[len(texts):]
+
+    @property
+    def uses_embeddings(self) -> bool:
+        return self._vectors is not None
+
+    def decide(self, question: str) -> Decision:
+        words = frozenset(normalise(question).split())
+        if not words or not self._entries:
+            return Decision("fallback", None, 0.0)
+        lexical = self._lexical(words)
+        if self._vectors is None:
+            return self._decide_lexical(lexical)
+        query = self.embedder.queries([question])[0]  # type: ignore[union-attr]
+        dense_all = self._vectors @ query
+        dense = np.full(len(self._entries), -1.0)
+        np.maximum.at(dense, self._owner_array, dense_all)
+        t = self.thresholds
+        scores = dense + t.lexical_weight * lexical
+        order = np.argsort(-scores)[:5]
+        candidates = tuple(Candidate(self._entries[i], float(scores[i]), float(dense[i]), float(lexical[i])) for i in order)
+        best, second = candidates[0], (candidates[1] if len(candidates) > 1 else None)
+        offtopic = float((self._offtopic @ query).max()) if self._offtopic is not None and len(self._offtopic) else -1.0
+        if offtopic > best.dense + t.offtopic_margin and best.lexical < t.strong_lexical:
+            return Decision("fallback", None, best.score, candidates[:3])
+        margin = best.score - second.score if second else 1.0
+        if best.score >= t.answer and margin >= t.margin:
+            return Decision("answer", best.entry, best.score, candidates[:3])
+        if best.score >= t.suggest:
+            near = tuple(c for c in candidates[:3] if c.score >= best.score - t.near)
+            if len(near) == 1:
+                return Decision("answer", best.entry, best.score, candidates[:3])
+            return Decision("suggest", None, best.score, near)
+        return Decision("fallback", None, best.score, candidates[:3])
+
+    def _lexical(self, words: frozenset[str]) -> np.ndarray:
+        """Per entry: best idf-weighted F1 between the question's words and one variant's words."""
+        best = np.zeros(len(self._entries))
+        query_weight = sum(self._idf.get(word, self._default_idf) for word in words)
+        for owner, variant in zip(self._owner, self._words):
+            shared = words & variant
+            if not shared:
+                continue
+            weight = sum(self._idf[word] for word in shared)
+            precision = weight / query_weight
+            recall = weight / sum(self._idf[word] for word in variant)
+            score = 2 * precision * recall / (precision + recall)
+            if score > best[owner]:
+                best[owner] = score
+        return best
+
+    def _decide_lexical(self, lexical: np.ndarray) -> Decision:
+        order = np.argsort(-lexical)[:3]
+        candidates = tuple(Candidate(self._entries[i], float(lexical[i]), 0.0, float(lexical[i])) for i in order if lexical[i] > 0)
+        if not candidates:
+            return Decision("fallback", None, 0.0)
+        best = candidates[0]
+        t = self.thresholds
+        if best.score >= t.lexical_only_answer and (len(candidates) == 1 or best.score - candidates[1].score >= 0.1):
+            return Decision("answer", best.entry, best.score, candidates)
+        if best.score >= t.lexical_only_suggest:
+            return Decision("suggest", None, best.score, candidates)
+        return Decision("fallback", None, best.score, candidates)
