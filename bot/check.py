@@ -1,0 +1,146 @@
+"""`wegwijs check`: every problem in config.yaml, knowledge/ and locales/, with file, line and fix."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from datetime import date
+from pathlib import Path
+from typing import Any
+
+from bot import catalogs
+from bot.config import Config
+from bot.errors import ContentError
+from bot.knowledge import (
+    EMERGENCY_FILE, ENTRY_FILE, OFFTOPIC_FILE, TOPIC_FILE, Answer,
+    _load_answer, _load_emergency, _load_offtopic, _load_topic, normalise,
+)
+
+LINK = re.compile(r"\b(?:https?|ftp)://[^\s)\]>\"']+")
+TOPIC_IDS = ("childcare", "dutch-courses", "recognition", "job-shadowing", "integration", "work", "money", "safety", "health")
+
+
+@dataclass(frozen=True)
+class Finding:
+    level: str  # "error" or "warning"
+    file: str
+    line: int | None
+    message: str
+
+    def __str__(self) -> str:
+        where = f"{self.file}:{self.line}" if self.line else self.file
+        return f"{self.level}: {where}: {self.message}"
+
+
+def check(config: Config, today: date | None = None) -> list[Finding]:
+    today = today or date.today()
+    findings = list(_knowledge(config, today))
+    findings += list(_locales(config))
+    return [Finding(f.level, _relative(f.file, config.root), f.line, f.message) for f in findings]
+
+
+def _relative(file: str, root: Path) -> str:
+    try:
+        return str(Path(file).resolve().relative_to(root))
+    except ValueError:
+        return file
+
+
+def _knowledge(config: Config, today: date) -> Iterator[Finding]:
+    root = config.knowledge_dir
+    languages = config.settings.languages
+    if not root.is_dir():
+        yield Finding("error", str(root), None, "the knowledge folder is missing; create it or set paths.knowledge in config.yaml")
+        return
+    variants: dict[tuple[str, str], tuple[Path, str]] = {}
+    entries: set[str] = set()
+    for folder in sorted(p for p in root.iterdir() if p.is_dir() and not p.name.startswith((".", "_"))):
+        topic_file = folder / TOPIC_FILE
+        if not topic_file.exists():
+            yield Finding("error", str(folder), None, f"unknown topic '{folder.name}': add {TOPIC_FILE} with its titles, or move its files into one of: {', '.join(TOPIC_IDS)}")
+        else:
+            topic = yield from _guard(lambda: _load_topic(folder))
+            for lang in languages:
+                if topic and lang not in topic.titles:
+                    yield Finding("warning", str(topic_file), None, f"no title in '{lang}': add '{lang}: …' under title")
+        by_entry: dict[str, dict[str, Answer]] = {}
+        for path in sorted(folder.iterdir()):
+            if path.name == TOPIC_FILE or path.is_dir():
+                continue
+            match = ENTRY_FILE.match(path.name)
+            if not match:
+                yield Finding("error", str(path), None, "name must be <entry>.<language>.md, e.g. find-a-place.en.md (lower case, dashes)")
+                continue
+            if match["lang"] not in languages:
+                yield Finding("error", str(path), None, f"language '{match['lang']}' is not in config.yaml languages")
+                continue
+            answer = yield from _guard(lambda: _load_answer(path))
+            if answer is None:
+                continue
+            by_entry.setdefault(match["entry"], {})[match["lang"]] = answer
+            yield from _answer(path, answer, today)
+            for question in answer.questions:
+                key = (match["lang"], normalise(question))
+                other = variants.setdefault(key, (path, match["entry"]))
+                if other[1] != match["entry"] or other[0].parent != path.parent:
+                    yield Finding("error", str(path), _line_of(path, question),
+                                  f"question '{question}' is also in {other[0]}; keep it in the one entry it belongs to")
+        for entry, answers in by_entry.items():
+            entries.add(f"{folder.name}/{entry}")
+            for lang in languages:
+                if lang not in answers:
+                    yield Finding("warning", str(folder / f"{entry}.{lang}.md"), None, f"missing translation: '{entry}' has no {lang} version (women see the fallback language)")
+    emergency_file = root / EMERGENCY_FILE
+    if emergency_file.exists():
+        emergency = yield from _guard(lambda: _load_emergency(emergency_file))
+        if emergency and emergency.entry not in entries:
+            yield Finding("error", str(emergency_file), _line_of(emergency_file, "entry:"), f"entry '{emergency.entry}' does not exist; name a safety entry as <topic>/<entry>")
+    else:
+        yield Finding("warning", str(emergency_file), None, "missing: without it emergencies are not recognised before everything else")
+    offtopic_file = root / OFFTOPIC_FILE
+    if offtopic_file.exists():
+        yield from _guard(lambda: _load_offtopic(offtopic_file))
+
+
+def _answer(path: Path, answer: Answer, today: date) -> Iterator[Finding]:
+    text = path.read_text(encoding="utf-8")
+    for link in LINK.findall(text):
+        if not link.startswith("https://"):
+            yield Finding("error", str(path), _line_of(path, link), f"link '{link}' is not https: use the https:// address of the official page")
+    if not answer.sources:
+        yield Finding("warning", str(path), 2, "no sources: list the official pages this answer relies on under 'sources:'")
+    if answer.review_by is not None and answer.review_by < today:
+        yield Finding("warning", str(path), _line_of(path, "review_by"), f"review date {answer.review_by} has passed: check the facts, then set a new review_by")
+    if len(answer.questions) < 2:
+        yield Finding("warning", str(path), _line_of(path, "questions"), "fewer than 2 question variants: add ways women ask this")
+
+
+def _locales(config: Config) -> Iterator[Finding]:
+    try:
+        template = catalogs.extract(config.locales_dir, config.path(config.settings.paths.flows))
+        problems = catalogs.problems(config.locales_dir, config.settings.languages, template)
+    except (OSError, ValueError) as exc:
+        yield Finding("error", str(config.locales_dir), None, f"cannot read the catalogs ({exc})")
+        return
+    for problem in problems:
+        yield Finding("error", problem.file, _line_of(Path(problem.file), f'msgctxt "{problem.key}"'), f"'{problem.key}' {problem.hint}")
+
+
+def _guard(load: Callable[[], Any]) -> Iterator[Finding]:
+    """Run a loader; turn its ContentError into a finding and return None instead of stopping."""
+    try:
+        return load()
+    except ContentError as error:
+        yield Finding("error", error.file, error.line, error.hint)
+        return None
+
+
+def _line_of(path: Path, needle: str) -> int | None:
+    try:
+        for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1):
+            if needle in line:
+                return number
+    except (OSError, UnicodeDecodeError):
+        return None
+    return None
