@@ -9,16 +9,18 @@ from pathlib import Path
 from bot.config import Config
 from bot.content import Content
 from bot.conversation import Conversation
+from bot.reloader import ContentWatcher
 from bot.storage import Store
 
 
 @asynccontextmanager
-async def open_conversation(config: Config, db: str | Path | None = None) -> AsyncIterator[Conversation]:
+async def open_conversation(config: Config, db: str | Path | None = None, *, watch: bool = True) -> AsyncIterator[Conversation]:
+    """The conversation over the configured store; with ``watch``, edited content is picked up live."""
     content = Content.load(config)
     store = await Store.open(config.database_url(db))
     try:
         retention = config.settings.retention
         await store.purge_expired(retention.messages_days, retention.inactive_user_days)
-        yield Conversation(store, content, config)
+        yield Conversation(store, content, config, ContentWatcher(config) if watch else None)
     finally:
         await store.close()

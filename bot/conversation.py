@@ -8,6 +8,7 @@ import unicodedata
 from bot.config import Config
 from bot.content import Content
 from bot.messages import Incoming, Outgoing
+from bot.reloader import ContentWatcher
 from bot.router import STAGES, offer_language
 from bot.storage import Store, UserSession
 from bot.turn import Turn, outgoing
@@ -18,13 +19,16 @@ KEEP = {"\n", "\t"}
 
 
 class Conversation:
-    def __init__(self, store: Store, content: Content, config: Config) -> None:
+    def __init__(self, store: Store, content: Content, config: Config, watcher: ContentWatcher | None = None) -> None:
         self.store = store
         self.content = content
         self.config = config
+        self.watcher = watcher
 
     async def handle(self, incoming: Incoming) -> list[Outgoing]:
         """Handle one inbound message once, in order for her, and return the replies to send."""
+        if self.watcher is not None:
+            self.content = await self.watcher.poll(self.content)
         try:
             async with self.store.user_session(incoming.channel, incoming.user) as session:
                 if not await session.mark_processed(incoming.channel, incoming.message_id):
