@@ -23,10 +23,10 @@ from bot.knowledge import KnowledgeBase, normalise
 class Thresholds:
     """Tuned with bench/retrieval_bench.py on the dev half of tests/data/eval."""
 
-    lexical_weight: float = 0.08
-    answer: float = 0.9
-    margin: float = 0.012
-    suggest: float = 0.87
+    lexical_weight: float = 0.04
+    answer: float = 0.86
+    margin: float = 0.0
+    suggest: float = 0.84
     near: float = 0.03          # alternatives within this of the best are "did you mean" candidates
     offtopic_margin: float = 0.0  # off-topic wins when it is this much closer than the best entry
     strong_lexical: float = 0.6   # lexical evidence this strong overrides the off-topic examples
@@ -89,33 +89,22 @@ class Retriever:
         return self._vectors is not None
 
     def decide(self, question: str) -> Decision:
+        evidence = self.evidence(question)
+        return decide(evidence, self.thresholds) if evidence is not None else Decision("fallback", None, 0.0)
+
+    def evidence(self, question: str) -> Evidence | None:
+        """Everything a decision needs about one question; None when it has no words."""
         words = frozenset(normalise(question).split())
         if not words or not self._entries:
-            return Decision("fallback", None, 0.0)
+            return None
         lexical = self._lexical(words)
         if self._vectors is None:
-            return self._decide_lexical(lexical)
+            return Evidence(self._entries, None, lexical, -1.0)
         query = self.embedder.queries([question])[0]  # type: ignore[union-attr]
-        dense_all = self._vectors @ query
         dense = np.full(len(self._entries), -1.0)
-        np.maximum.at(dense, self._owner_array, dense_all)
-        t = self.thresholds
-        scores = dense + t.lexical_weight * lexical
-        order = np.argsort(-scores)[:5]
-        candidates = tuple(Candidate(self._entries[i], float(scores[i]), float(dense[i]), float(lexical[i])) for i in order)
-        best, second = candidates[0], (candidates[1] if len(candidates) > 1 else None)
+        np.maximum.at(dense, self._owner_array, self._vectors @ query)
         offtopic = float((self._offtopic @ query).max()) if self._offtopic is not None and len(self._offtopic) else -1.0
-        if offtopic > best.dense + t.offtopic_margin and best.lexical < t.strong_lexical:
-            return Decision("fallback", None, best.score, candidates[:3])
-        margin = best.score - second.score if second else 1.0
-        if best.score >= t.answer and margin >= t.margin:
-            return Decision("answer", best.entry, best.score, candidates[:3])
-        if best.score >= t.suggest:
-            near = tuple(c for c in candidates[:3] if c.score >= best.score - t.near)
-            if len(near) == 1:
-                return Decision("answer", best.entry, best.score, candidates[:3])
-            return Decision("suggest", None, best.score, near)
-        return Decision("fallback", None, best.score, candidates[:3])
+        return Evidence(self._entries, dense, lexical, offtopic)
 
     def _lexical(self, words: frozenset[str]) -> np.ndarray:
         """Per entry: best idf-weighted F1 between the question's words and one variant's words."""
@@ -133,15 +122,45 @@ class Retriever:
                 best[owner] = score
         return best
 
-    def _decide_lexical(self, lexical: np.ndarray) -> Decision:
-        order = np.argsort(-lexical)[:3]
-        candidates = tuple(Candidate(self._entries[i], float(lexical[i]), 0.0, float(lexical[i])) for i in order if lexical[i] > 0)
-        if not candidates:
-            return Decision("fallback", None, 0.0)
-        best = candidates[0]
-        t = self.thresholds
-        if best.score >= t.lexical_only_answer and (len(candidates) == 1 or best.score - candidates[1].score >= 0.1):
-            return Decision("answer", best.entry, best.score, candidates)
-        if best.score >= t.lexical_only_suggest:
-            return Decision("suggest", None, best.score, candidates)
-        return Decision("fallback", None, best.score, candidates)
+
+
+@dataclass(frozen=True)
+class Evidence:
+    entries: list[str]
+    dense: np.ndarray | None   # best cosine per entry, None without embeddings
+    lexical: np.ndarray         # best idf-weighted F1 per entry
+    offtopic: float             # best cosine to a labelled off-topic example
+
+
+def decide(evidence: Evidence, t: Thresholds) -> Decision:
+    if evidence.dense is None:
+        return _decide_lexical(evidence, t)
+    scores = evidence.dense + t.lexical_weight * evidence.lexical
+    order = np.argsort(-scores)[:5]
+    candidates = tuple(Candidate(evidence.entries[i], float(scores[i]), float(evidence.dense[i]), float(evidence.lexical[i])) for i in order)
+    best = candidates[0]
+    if evidence.offtopic > best.dense + t.offtopic_margin and best.lexical < t.strong_lexical:
+        return Decision("fallback", None, best.score, candidates[:3])
+    margin = best.score - candidates[1].score if len(candidates) > 1 else 1.0
+    if best.score >= t.answer and margin >= t.margin:
+        return Decision("answer", best.entry, best.score, candidates[:3])
+    if best.score >= t.suggest:
+        near = tuple(c for c in candidates[:3] if c.score >= best.score - t.near)
+        if len(near) == 1:
+            return Decision("answer", best.entry, best.score, candidates[:3])
+        return Decision("suggest", None, best.score, near)
+    return Decision("fallback", None, best.score, candidates[:3])
+
+
+def _decide_lexical(evidence: Evidence, t: Thresholds) -> Decision:
+    lexical = evidence.lexical
+    order = np.argsort(-lexical)[:3]
+    candidates = tuple(Candidate(evidence.entries[i], float(lexical[i]), 0.0, float(lexical[i])) for i in order if lexical[i] > 0)
+    if not candidates:
+        return Decision("fallback", None, 0.0)
+    best = candidates[0]
+    if best.score >= t.lexical_only_answer and (len(candidates) == 1 or best.score - candidates[1].score >= 0.1):
+        return Decision("answer", best.entry, best.score, candidates)
+    if best.score >= t.lexical_only_suggest:
+        return Decision("suggest", None, best.score, candidates)
+    return Decision("fallback", None, best.score, candidates)
