@@ -71,9 +71,15 @@ class Retriever:
                     self._owner.append(index)
                     self._words.append(frozenset(normalise(text).split()))
         self._owner_array = np.asarray(self._owner)
+        self._postings: dict[str, list[int]] = {}
+        for position, words in enumerate(self._words):
+            for word in words:
+                self._postings.setdefault(word, []).append(position)
+        self._variant_weight = [0.0] * len(self._words)
         document_frequency = Counter(word for words in self._words for word in words)
         self._idf = {word: math.log(1 + len(self._words) / count) for word, count in document_frequency.items()}
         self._default_idf = math.log(1 + len(self._words))
+        self._variant_weight = [sum(self._idf[word] for word in words) for words in self._words]
         self._offtopic_texts = list(knowledge.offtopic)
         self._vectors: np.ndarray | None = None
         self._offtopic: np.ndarray | None = None
@@ -108,20 +114,19 @@ class Retriever:
 
     def _lexical(self, words: frozenset[str]) -> np.ndarray:
         """Per entry: best idf-weighted F1 between the question's words and one variant's words."""
+        shared: dict[int, float] = {}
+        for word in words:
+            for position in self._postings.get(word, ()):
+                shared[position] = shared.get(position, 0.0) + self._idf[word]
         best = np.zeros(len(self._entries))
         query_weight = sum(self._idf.get(word, self._default_idf) for word in words)
-        for owner, variant in zip(self._owner, self._words):
-            shared = words & variant
-            if not shared:
-                continue
-            weight = sum(self._idf[word] for word in shared)
-            precision = weight / query_weight
-            recall = weight / sum(self._idf[word] for word in variant)
+        for position, weight in shared.items():
+            precision, recall = weight / query_weight, weight / self._variant_weight[position]
             score = 2 * precision * recall / (precision + recall)
+            owner = self._owner[position]
             if score > best[owner]:
                 best[owner] = score
         return best
-
 
 
 @dataclass(frozen=True)
