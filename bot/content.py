@@ -7,6 +7,7 @@ from functools import lru_cache
 
 from bot.config import Config
 from bot.embedder import Embedder, load_embedder
+from bot.flows import Flow, load_flows
 from bot.i18n import Catalogs
 from bot.knowledge import KnowledgeBase
 from bot.langdetect import LanguageDetector
@@ -19,6 +20,7 @@ class Content:
     knowledge: KnowledgeBase
     detector: LanguageDetector
     retriever: Retriever
+    flows: dict[str, Flow]
 
     @classmethod
     def load(cls, config: Config) -> Content:
@@ -27,7 +29,8 @@ class Content:
         knowledge = KnowledgeBase.load(config.knowledge_dir)
         cache = config.path(settings.paths.cache) / "embeddings.npz"
         retriever = Retriever(knowledge, shared_embedder(), cache)
-        return cls(catalogs, knowledge, LanguageDetector(settings.languages), retriever)
+        flows = load_flows(config.path(settings.paths.flows))
+        return cls(catalogs, knowledge, LanguageDetector(settings.languages), retriever, flows)
 
 
 @lru_cache(maxsize=1)

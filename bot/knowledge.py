@@ -39,6 +39,7 @@ class Answer:
     reviewed: bool
     path: Path
     review_by: date | None = None
+    flow: str | None = None  # a flow this answer offers to start ("Sign up now")
 
 
 @dataclass
@@ -161,7 +162,7 @@ def _load_answer(path: Path) -> Answer:
     if review_by is not None and not isinstance(review_by, date):
         raise ContentError(str(path), 2, f"'review_by' must be a date like 2027-06-01, not {review_by!r}")
     return Answer(meta["title"].strip(), tuple(questions), body.strip(), tuple(map(str, sources)),
-                  meta.get("reviewed") is True, path, review_by)
+                  meta.get("reviewed") is True, path, review_by, meta.get("flow"))
 
 
 def _load_emergency(path: Path) -> Emergency:

@@ -19,7 +19,9 @@ def language_menu(turn: Turn, key: str = "choose-language") -> None:
 
 def main_menu(turn: Turn, key: str = "main-menu") -> None:
     buttons = [Button(f"{topic.icon} {topic_title(turn, topic)}".strip(), f"topic:{topic.id}") for topic in turn.content.knowledge.topics]
-    turn.say(key, *buttons, turn.button("button-human", HUMAN))
+    paused = turn.state.get("flow", {}).get("paused")
+    resume = [turn.button("button-resume", "flow:resume")] if paused else []
+    turn.say(key, *resume, *buttons, turn.button("button-human", HUMAN))
 
 
 def topic_menu(turn: Turn, topic_id: str) -> bool:
@@ -42,7 +44,10 @@ def answer(turn: Turn, entry: Entry, *, feedback: bool = True) -> None:
     if not feedback:
         turn.send(f"**{text.title}**\n\n{text.body}", turn.button("button-menu", MENU), turn.button("button-human", HUMAN), key=f"entry:{key}")
         return
-    turn.send(f"**{text.title}**\n\n{text.body}", key=f"entry:{key}")
+    if text.flow and text.flow in turn.content.flows:
+        turn.send(f"**{text.title}**\n\n{text.body}", turn.button("button-start-flow", f"flow:{text.flow}"), key=f"entry:{key}")
+    else:
+        turn.send(f"**{text.title}**\n\n{text.body}", key=f"entry:{key}")
     turn.say("was-this-helpful", turn.button("button-helpful", f"helpful:{key}"), turn.button("button-unhelpful", f"unhelpful:{key}"),
              turn.button("button-menu", MENU))
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
 
-from bot import menus
+from bot import flowrun, menus
 from bot.i18n import native_name
 from bot.messages import Kind
 from bot.turn import Turn
@@ -115,6 +115,17 @@ async def buttons(turn: Turn) -> bool:
     return True
 
 
+async def flows(turn: Turn) -> bool:
+    """Start or resume a flow from its button, or take her answer to the step that waits."""
+    payload = turn.incoming.payload or ""
+    if payload == "flow:resume":
+        return flowrun.resume(turn) or False
+    if payload.startswith("flow:") and payload[5:] in turn.content.flows:
+        await flowrun.start(turn, turn.content.flows[payload[5:]])
+        return True
+    return await flowrun.handle(turn)
+
+
 async def other_kinds(turn: Turn) -> bool:
     if turn.incoming.kind in (Kind.TEXT, Kind.BUTTON):
         return False
@@ -165,6 +176,7 @@ async def _start(turn: Turn) -> None:
 
 
 async def _menu(turn: Turn) -> None:
+    flowrun.pause(turn)  # the main menu then offers to continue
     menus.main_menu(turn)
 
 
@@ -181,7 +193,7 @@ async def _human(turn: Turn) -> None:
 
 
 async def _cancel(turn: Turn) -> None:
-    turn.say("cancel-nothing")
+    turn.say("flow-cancelled" if flowrun.cancel(turn) else "cancel-nothing")
     menus.main_menu(turn)
 
 
@@ -195,4 +207,4 @@ COMMANDS: dict[str, Callable[[Turn], Awaitable[None]]] = {
     "human": _human, "cancel": _cancel, "forget": _forget,
 }
 
-STAGES: tuple[Stage, ...] = (safety, onboarding, pending, commands, other_kinds, buttons, empty, knowledge, fallback)
+STAGES: tuple[Stage, ...] = (safety, onboarding, pending, commands, flows, other_kinds, buttons, empty, knowledge, fallback)

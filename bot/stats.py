@@ -23,7 +23,7 @@ class LanguageStats:
 def collect(config: Config, content: Content, today: date | None = None) -> tuple[int, int, list[LanguageStats]]:
     today = today or date.today()
     languages = config.settings.languages
-    ui_total = len(content.catalogs.keys(config.settings.default_language))
+    ui_total = sum(1 for message in catalogs.extract(config.locales_dir, config.path(config.settings.paths.flows)) if message.id)
     entries = list(content.knowledge.entries.values())
     drafts = catalogs.draft_counts(config.locales_dir, languages)
     rows = []
@@ -31,7 +31,7 @@ def collect(config: Config, content: Content, today: date | None = None) -> tupl
         answers = [entry.answers[language] for entry in entries if language in entry.answers]
         translated, draft = drafts[language]
         if language == config.settings.default_language:
-            translated, draft = ui_total, 0  # the source catalog
+            translated, draft = ui_total, 0  # the source: interface catalog and flow files
         rows.append(LanguageStats(
             language, translated, draft, len(answers),
             sum(answer.reviewed for answer in answers),

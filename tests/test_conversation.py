@@ -87,7 +87,7 @@ async def test_forget_confirmed_deletes_everything_and_she_starts_fresh(chat: Ch
     assert keys(await chat("/forget")) == ["forget-confirm"]
     assert keys(await chat.press("forget:yes")) == ["forget-done"]
     assert await store.get_user("test", "amina") is None
-    assert await store.counts() == {"users": 0, "messages": 0, "processed": 0, "states": 0}
+    assert await store.counts() == {"users": 0, "messages": 0, "processed": 0, "states": 0, "records": 0}
     assert keys(await chat("hello again")) == ["welcome"]
 
 

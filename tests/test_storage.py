@@ -16,7 +16,7 @@ from bot.storage.repository import now
 
 
 async def test_open_creates_schema_at_head(store: Store) -> None:
-    assert await current_revision(store.engine) == "0002"
+    assert await current_revision(store.engine) == "0003"
     async with store.engine.connect() as connection:
         tables = await connection.run_sync(lambda sync: set(inspect(sync).get_table_names()))
     assert {"users", "conversation_states", "messages", "processed_messages", "alembic_version"} <= tables
@@ -27,7 +27,7 @@ async def test_upgrade_twice_is_harmless(db_url: str) -> None:
         store = await Store.open(db_url)
         await store.close()
     store = await Store.open(db_url)
-    assert await current_revision(store.engine) == "0002"
+    assert await current_revision(store.engine) == "0003"
     await store.close()
 
 
@@ -66,7 +66,7 @@ async def test_forget_deletes_everything_about_her_and_nobody_else(store: Store)
     async with store.user_session("test", "u1") as session:
         await session.forget()
     counts = await store.counts()
-    assert counts == {"users": 1, "messages": 1, "processed": 1, "states": 1}
+    assert counts == {"users": 1, "messages": 1, "processed": 1, "states": 1, "records": 0}
     assert await store.get_user("test", "u1") is None
 
 

@@ -36,9 +36,9 @@ class Terminal:
         incoming = Incoming(CHANNEL, user, message_id or f"{self._session}-{self._count}", kind, text, payload,
                             location, language or self.language_hint)
         replies = await self.conversation.handle(incoming)
-        for reply in replies:
-            if reply.buttons or reply.recipient not in self.buttons:
-                self.buttons[reply.recipient] = reply.buttons
+        shown = tuple(button for reply in replies for button in reply.buttons)
+        if shown or user not in self.buttons:  # the buttons of the whole batch, numbered in order
+            self.buttons[user] = shown
         return replies
 
     def resolve(self, user: str, choice: str) -> str:
@@ -94,9 +94,11 @@ class Terminal:
             self._show(replies)
 
     def _show(self, replies: list[Outgoing]) -> None:
+        number = 0
         for reply in replies:
             self.out.write("\n" + self._visual(render_plain(reply.text)) + "\n")
-            for number, button in enumerate(reply.buttons, 1):
+            for button in reply.buttons:
+                number += 1
                 label = f"{ISOLATE}{button.label}{POP}" if RTL_CHAR.search(button.label) and not self.reorder_rtl else button.label
                 self.out.write(f"  [{number}] {self._visual(label)}\n")
         self.out.flush()

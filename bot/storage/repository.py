@@ -21,7 +21,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, async_sessionma
 from bot.errors import StorageError
 from bot.storage import migrate
 from bot.storage.engine import create_engine, is_sqlite
-from bot.storage.models import ConversationState, Feedback, MessageLog, ProcessedMessage, Unanswered, User
+from bot.storage.models import ConversationState, Feedback, MessageLog, ProcessedMessage, Record, Unanswered, User
 
 
 def now() -> datetime:
@@ -61,6 +61,13 @@ class UserSession:
         """Kept for coordinators without any link to her (purged with the message log)."""
         await self._connection.execute(insert(Unanswered).values(
             language=language, text=text, candidates=json.dumps(candidates), created_at=now()))
+
+    async def store_record(self, kind: str, flow: str, language: str, answers: dict[str, Any]) -> int:
+        """Store what a flow collected with her consent; returns the record id."""
+        result = await self._connection.execute(insert(Record).values(
+            user_id=self.user.id, kind=kind, flow=flow, language=language,
+            answers=json.dumps(answers, ensure_ascii=False), created_at=now()).returning(Record.id))
+        return int(result.scalar_one())
 
     async def log_feedback(self, entry: str, language: str, helpful: bool) -> None:
         await self._connection.execute(insert(Feedback).values(entry=entry, language=language, helpful=helpful, created_at=now()))
@@ -188,7 +195,7 @@ class Store:
     async def counts(self) -> dict[str, int]:
         async with self._sessions() as session:
             result = {}
-            for name, model in (("users", User), ("messages", MessageLog), ("processed", ProcessedMessage), ("states", ConversationState)):
+            for name, model in (("users", User), ("messages", MessageLog), ("processed", ProcessedMessage), ("states", ConversationState), ("records", Record)):
                 result[name] = (await session.execute(select(func.count()).select_from(model))).scalar_one()
             return result
 

@@ -1,0 +1,166 @@
+"""Running a flow inside a conversation: ask, validate, re-ask, branch, store, pause and resume."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from bot import menus
+from bot.flows import Flow, Step, validate
+from bot.messages import Button, Kind
+from bot.retrieval import decide
+from bot.turn import Turn
+
+log = logging.getLogger(__name__)
+
+FLOW = "flow"
+MAX_REASKS = 2
+ANSWER = "answer:"
+
+
+def active(turn: Turn) -> dict[str, Any] | None:
+    current = turn.state.get(FLOW)
+    return current if current and not current.get("paused") else None
+
+
+async def start(turn: Turn, flow: Flow) -> None:
+    turn.state[FLOW] = {"id": flow.id, "step": flow.steps[0].id, "answers": {}, "reasks": 0}
+    await enter(turn, flow, flow.steps[0])
+
+
+def resume(turn: Turn) -> bool:
+    current = turn.state.get(FLOW)
+    flow = turn.content.flows.get(current["id"]) if current else None
+    step = flow.step(current["step"]) if flow else None
+    if step is None:
+        turn.state.pop(FLOW, None)
+        return False
+    current["paused"] = False
+    ask(turn, step)
+    return True
+
+
+def pause(turn: Turn) -> bool:
+    current = active(turn)
+    if current is None:
+        return False
+    current["paused"] = True
+    return True
+
+
+def cancel(turn: Turn) -> bool:
+    return turn.state.pop(FLOW, None) is not None
+
+
+async def handle(turn: Turn) -> bool:
+    """Her message while a flow waits for an answer. False when the flow has nothing to do with it."""
+    current = active(turn)
+    if current is None:
+        return False
+    flow = turn.content.flows.get(current["id"])
+    step = flow.step(current["step"]) if flow else None
+    if flow is None or step is None:  # the flow file changed under her feet
+        turn.state.pop(FLOW, None)
+        turn.say("flow-gone", turn.button("button-menu", menus.MENU))
+        return True
+    value = None if step.type == "text" and faq_question(turn) else answer_value(turn, step)
+    if value is None:
+        if faq_question(turn):
+            from bot.router import knowledge
+
+            await knowledge(turn)
+            ask(turn, step)
+            return True
+        current["reasks"] += 1
+        if current["reasks"] > MAX_REASKS:
+            turn.say("flow-need-help", turn.button("button-human", menus.HUMAN))
+        else:
+            turn.say(f"flow-invalid-{step.type}")
+        ask(turn, step)
+        return True
+    if step.save:
+        current["answers"][step.save] = value
+    current["reasks"] = 0
+    following = flow.after(step, current["answers"])
+    if following is None:
+        await finish(turn, flow, current["answers"])
+    else:
+        await enter(turn, flow, following)
+    return True
+
+
+async def enter(turn: Turn, flow: Flow, step: Step) -> None:
+    """Show a step: a question waits for her; a message moves on (or ends the flow)."""
+    current = turn.state[FLOW]
+    current["step"] = step.id
+    if step.ask:
+        ask(turn, step)
+        return
+    answers = current["answers"]
+    found = turn.content.catalogs.translate(turn.language, step.say or "", **_placeholders(answers))
+    turn.fallback_used |= found.fallback
+    turn.send(found.text, key=f"flow:{flow.id}:{step.id}")
+    following = flow.after(step, answers)
+    if following is None:
+        await finish(turn, flow, answers)
+    else:
+        await enter(turn, flow, following)
+
+
+async def finish(turn: Turn, flow: Flow, answers: dict[str, Any]) -> None:
+    turn.state.pop(FLOW, None)
+    if flow.store and flow.consented(answers):
+        record = await turn.session.store_record(flow.store, flow.id, turn.language, answers)
+        log.info("new %s stored id=%s flow=%s language=%s (coordinators: wegwijs export %ss)", flow.store, record, flow.id, turn.language, flow.store)
+
+
+def ask(turn: Turn, step: Step) -> None:
+    found = turn.content.catalogs.translate(turn.language, step.ask or "")
+    turn.fallback_used |= found.fallback
+    turn.send(found.text, *buttons(turn, step), key=f"ask:{step.id}")
+
+
+def buttons(turn: Turn, step: Step) -> list[Button]:
+    if step.type == "yesno":
+        found = [turn.button("button-yes", f"{ANSWER}yes"), turn.button("button-no", f"{ANSWER}no")]
+    else:
+        found = [Button(turn.content.catalogs.translate(turn.language, label).text, f"{ANSWER}{value}") for label, value in step.choices]
+    if step.optional:
+        found.append(turn.button("button-skip", ANSWER))
+    return found
+
+
+def answer_value(turn: Turn, step: Step) -> str | None:
+    payload = turn.incoming.payload
+    choices = {button.payload[len(ANSWER):]: button.label for button in buttons(turn, step)}
+    if payload is not None:
+        value = payload[len(ANSWER):] if payload.startswith(ANSWER) else None
+        return value if value in choices else None
+    if turn.incoming.kind is not Kind.TEXT or not turn.text:
+        return None
+    if step.type in ("choice", "yesno"):
+        typed = turn.text.casefold()
+        for number, (value, label) in enumerate(choices.items(), 1):
+            if typed in (label.casefold(), value.casefold(), str(number)):
+                return value
+        return None
+    return validate(step.type, turn.text)
+
+
+def faq_question(turn: Turn) -> bool:
+    """A clear question to the knowledge base in the middle of a flow (answered, then the step again)."""
+    if turn.incoming.kind is not Kind.TEXT or len(turn.text.split()) < 3:
+        return False
+    evidence = turn.content.retriever.evidence(turn.text)
+    if evidence is None:
+        return False
+    decision = decide(evidence, turn.content.retriever.thresholds)
+    if decision.action != "answer":
+        return False
+    # An answer to "which work interests you?" can resemble an entry; a real question ends with "?"
+    # or repeats the words of one of the entry's question variants.
+    return turn.text.rstrip().endswith(("?", "؟")) or decision.candidates[0].lexical >= 0.5
+
+
+def _placeholders(answers: dict[str, Any]) -> dict[str, Any]:
+    return {key: value for key, value in answers.items() if isinstance(value, str)}

@@ -1,0 +1,221 @@
+"""Scripted flows from flows/*.yaml: loading, validation (`wegwijs check`) and answer validators."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from bot.errors import ContentError
+
+TYPES = ("text", "number", "phone", "postcode", "date", "email", "yesno", "choice")
+CONDITION = re.compile(r"^\s*(\w+)\s*(==|!=)\s*(\S+)\s*$")
+
+
+@dataclass(frozen=True)
+class Branch:
+    name: str | None  # None = else
+    negate: bool
+    value: str | None
+    then: str
+
+
+@dataclass(frozen=True)
+class Step:
+    id: str
+    ask: str | None = None
+    say: str | None = None
+    type: str = "text"
+    choices: tuple[tuple[str, str], ...] = ()
+    save: str | None = None
+    next: tuple[Branch, ...] = ()
+    end: bool = False
+    optional: bool = False
+    line: int = 0
+
+
+@dataclass(frozen=True)
+class Flow:
+    id: str
+    description: str
+    steps: tuple[Step, ...]
+    consent: str | None = None
+    store: str | None = None
+    path: Path = field(default=Path())
+
+    def step(self, step_id: str) -> Step | None:
+        return next((step for step in self.steps if step.id == step_id), None)
+
+    def after(self, step: Step, answers: dict[str, Any]) -> Step | None:
+        """The step that follows ``step`` given the answers so far (None: the flow is over)."""
+        for branch in step.next:
+            if branch.name is None or (str(answers.get(branch.name)) == branch.value) != branch.negate:
+                return self.step(branch.then)
+        if step.end:
+            return None
+        index = self.steps.index(step)
+        return self.steps[index + 1] if index + 1 < len(self.steps) else None
+
+    def consented(self, answers: dict[str, Any]) -> bool:
+        return self.consent is None or answers.get(self.consent) == "yes"
+
+
+def load_flows(folder: Path) -> dict[str, Flow]:
+    if not folder.is_dir():
+        return {}
+    return {path.stem: load_flow(path) for path in sorted(folder.glob("*.yaml"))}
+
+
+def load_flow(path: Path) -> Flow:
+    try:
+        root = yaml.compose(path.read_text(encoding="utf-8"))
+        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        raise ContentError(str(path), mark.line + 1 if mark else None, f"is not valid YAML: {getattr(exc, 'problem', exc)}") from None
+    if not isinstance(data, dict) or not isinstance(data.get("steps"), list) or not data["steps"]:
+        raise ContentError(str(path), 1, "needs 'description:' and a list of 'steps:'")
+    if not isinstance(data.get("description"), str):
+        raise ContentError(str(path), 1, "needs 'description:' (one line saying what the flow is for)")
+    lines = _step_lines(root)
+    steps = tuple(_step(path, raw, lines[i] if i < len(lines) else 0) for i, raw in enumerate(data["steps"]))
+    flow = Flow(path.stem, data["description"], steps, data.get("consent"), data.get("store"), path)
+    _validate(flow)
+    return flow
+
+
+def _step_lines(root: Any) -> list[int]:
+    for key, value in getattr(root, "value", []):
+        if getattr(key, "value", None) == "steps" and isinstance(value, yaml.SequenceNode):
+            return [item.start_mark.line + 1 for item in value.value]
+    return []
+
+
+def _step(path: Path, raw: Any, line: int) -> Step:
+    if not isinstance(raw, dict) or not isinstance(raw.get("id"), str):
+        raise ContentError(str(path), line, "every step needs an 'id:'")
+    choices = tuple((str(c["label"]), str(c["value"])) for c in raw.get("choices") or [] if isinstance(c, dict) and "label" in c and "value" in c)
+    if len(choices) != len(raw.get("choices") or []):
+        raise ContentError(str(path), line, f"step '{raw['id']}': every choice needs 'label:' and 'value:'")
+    kind = "choice" if choices else str(raw.get("type", "text"))
+    if kind not in TYPES:
+        raise ContentError(str(path), line, f"step '{raw['id']}': type '{kind}' is unknown; use one of {', '.join(TYPES)}")
+    if raw.get("ask") is None and raw.get("say") is None:
+        raise ContentError(str(path), line, f"step '{raw['id']}' needs 'ask:' (a question) or 'say:' (a message)")
+    return Step(raw["id"], raw.get("ask"), raw.get("say"), kind, choices, raw.get("save"),
+                tuple(_branch(path, line, raw["id"], item) for item in raw.get("next") or []),
+                bool(raw.get("end", False)), bool(raw.get("optional", False)), line)
+
+
+def _branch(path: Path, line: int, step: str, item: Any) -> Branch:
+    if isinstance(item, dict) and "else" in item:
+        return Branch(None, False, None, str(item["else"]))
+    if isinstance(item, dict) and "if" in item and "then" in item:
+        match = CONDITION.match(str(item["if"]))
+        if match:
+            return Branch(match[1], match[2] == "!=", match[3], str(item["then"]))
+    raise ContentError(str(path), line, f"step '{step}': each 'next' item is '- if: <name> == <value>' with 'then: <step>', or '- else: <step>'")
+
+
+def _validate(flow: Flow) -> None:
+    ids = [step.id for step in flow.steps]
+    duplicates = {step_id for step_id in ids if ids.count(step_id) > 1}
+    if duplicates:
+        raise ContentError(str(flow.path), None, f"step ids used twice: {', '.join(sorted(duplicates))}")
+    for step in flow.steps:
+        for branch in step.next:
+            if branch.then not in ids:
+                raise ContentError(str(flow.path), step.line, f"step '{step.id}' goes to '{branch.then}', which is not a step id")
+        if step.ask and not step.save:
+            raise ContentError(str(flow.path), step.line, f"step '{step.id}' asks something but has no 'save:' name for the answer")
+    reachable = _reachable(flow)
+    for step in flow.steps:
+        if step.id not in reachable:
+            raise ContentError(str(flow.path), step.line, f"step '{step.id}' can never be reached: point a 'next' to it or remove it")
+    for step in flow.steps:
+        if not _can_finish(flow, step):
+            raise ContentError(str(flow.path), step.line, f"from step '{step.id}' the flow can never end: add 'end: true' or a way out of the loop")
+
+
+def _successors(flow: Flow, step: Step) -> list[Step]:
+    found = [flow.step(branch.then) for branch in step.next]
+    has_else = any(branch.name is None for branch in step.next)
+    if not has_else and not step.end:
+        index = flow.steps.index(step)
+        if index + 1 < len(flow.steps):
+            found.append(flow.steps[index + 1])
+    return [item for item in found if item is not None]
+
+
+def _reachable(flow: Flow) -> set[str]:
+    seen, todo = set(), [flow.steps[0]]
+    while todo:
+        step = todo.pop()
+        if step.id not in seen:
+            seen.add(step.id)
+            todo.extend(_successors(flow, step))
+    return seen
+
+
+def _can_finish(flow: Flow, start: Step) -> bool:
+    seen, todo = set(), [start]
+    while todo:
+        step = todo.pop()
+        if step.id in seen:
+            continue
+        seen.add(step.id)
+        successors = _successors(flow, step)
+        if step.end or not successors:
+            return True
+        todo.extend(successors)
+    return False
+
+
+# Answer validators: the cleaned value, or None when it does not fit --------------------------------
+
+def validate(kind: str, text: str) -> str | None:
+    text = text.strip()
+    if not text:
+        return None
+    return VALIDATORS[kind](text)
+
+
+def _text(text: str) -> str | None:
+    return text[:300] if len(text) >= 1 else None
+
+
+def _number(text: str) -> str | None:
+    return text if re.fullmatch(r"\d{1,6}", text) else None
+
+
+def _phone(text: str) -> str | None:
+    digits = re.sub(r"[\s./()-]", "", text)
+    if re.fullmatch(r"\+\d{8,15}", digits) or re.fullmatch(r"0\d{8,9}", digits) or re.fullmatch(r"00\d{8,15}", digits):
+        return digits
+    return None
+
+
+def _postcode(text: str) -> str | None:
+    return text if re.fullmatch(r"[1-9]\d{3}", text) else None
+
+
+def _date(text: str) -> str | None:
+    for pattern in ("%d/%m/%Y", "%d-%m-%Y", "%Y-%m-%d", "%d.%m.%Y"):
+        try:
+            return datetime.strptime(text, pattern).date().isoformat()
+        except ValueError:
+            continue
+    return None
+
+
+def _email(text: str) -> str | None:
+    return text if re.fullmatch(r"[^@\s]+@[^@\s]+\.[^@\s]{2,}", text) else None
+
+
+VALIDATORS = {"text": _text, "number": _number, "phone": _phone, "postcode": _postcode, "date": _date, "email": _email,
+              "yesno": lambda text: None, "choice": lambda text: None}
+
