@@ -20,7 +20,10 @@ def explain(content: Content, settings: Settings, question: str, language: str |
     decision = content.retriever.decide(question)
     result["score"] = round(decision.score, 4)
     result["alternatives"] = [candidate.entry for candidate in decision.candidates if candidate.entry != decision.entry][:3]
-    if decision.action == "answer":
+    if decision.action == "answer" and decision.entry and decision.entry.startswith("flow:"):
+        flow = decision.entry[5:]
+        result.update(action="flow", entry=None, topic=flow if content.knowledge.topic(flow) else None)
+    elif decision.action == "answer":
         result.update(action="answer", entry=decision.entry, topic=decision.entry.split("/")[0] if decision.entry else None)
     elif decision.action == "suggest":
         result.update(action="suggest", alternatives=[candidate.entry for candidate in decision.candidates][:3])

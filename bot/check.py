@@ -12,6 +12,7 @@ from typing import Any
 from bot import catalogs
 from bot.config import Config
 from bot.errors import ContentError
+from bot.flows import load_flow
 from bot.knowledge import (
     EMERGENCY_FILE, ENTRY_FILE, OFFTOPIC_FILE, TOPIC_FILE, Answer,
     _load_answer, _load_emergency, _load_offtopic, _load_topic, normalise,
@@ -36,6 +37,7 @@ class Finding:
 def check(config: Config, today: date | None = None) -> list[Finding]:
     today = today or date.today()
     findings = list(_knowledge(config, today))
+    findings += list(_flows(config))
     findings += list(_locales(config))
     return [Finding(f.level, _relative(f.file, config.root), f.line, f.message) for f in findings]
 
@@ -101,6 +103,12 @@ def _knowledge(config: Config, today: date) -> Iterator[Finding]:
     offtopic_file = root / OFFTOPIC_FILE
     if offtopic_file.exists():
         yield from _guard(lambda: _load_offtopic(offtopic_file))
+
+
+def _flows(config: Config) -> Iterator[Finding]:
+    folder = config.path(config.settings.paths.flows)
+    for path in sorted(folder.glob("*.yaml")) if folder.is_dir() else []:
+        yield from _guard(lambda: load_flow(path))
 
 
 def _answer(path: Path, answer: Answer, today: date) -> Iterator[Finding]:

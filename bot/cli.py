@@ -37,6 +37,12 @@ def build_parser() -> argparse.ArgumentParser:
     commands.add_parser("stats", help="translations and reviews per language")
     _db_option(commands.add_parser("report", help="unanswered questions, unhelpful answers, answers per topic and language"))
 
+    export = commands.add_parser("export", help="records stored by flows, e.g. job-shadowing sign-ups")
+    export.add_argument("what", choices=["signups"])
+    export.add_argument("--since", type=_date, help="only records from this day on (YYYY-MM-DD)")
+    export.add_argument("--format", choices=["csv", "json"], default="csv")
+    _db_option(export)
+
     ask = commands.add_parser("ask", help="what the bot would do with a question (no database needed)")
     ask.add_argument("question", nargs="?", help="the question; with --json and none given, one question per line on stdin")
     ask.add_argument("--lang", help="her chosen language (default: detected, else the default language)")
@@ -45,6 +51,15 @@ def build_parser() -> argparse.ArgumentParser:
     i18n = commands.add_parser("i18n", help="translator workflow: extract -> update -> compile (default: all three)")
     i18n.add_argument("step", nargs="?", choices=["extract", "update", "compile", "all"], default="all")
     return parser
+
+
+def _date(text: str):  # noqa: ANN202 - argparse type
+    from datetime import date
+
+    try:
+        return date.fromisoformat(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"'{text}' is not a date like 2026-11-23") from None
 
 
 def _db_option(parser: argparse.ArgumentParser) -> None:
@@ -78,6 +93,8 @@ async def _run(args: argparse.Namespace, config: Config) -> int:
         return await _report(args, config)
     if args.command == "ask":
         return _ask(args, config)
+    if args.command == "export":
+        return await _export(args, config)
     return _check(config)
 
 
@@ -185,4 +202,17 @@ def _ask(args: argparse.Namespace, config: Config) -> int:
         else:
             alternatives = ", ".join(result["alternatives"]) or "-"
             print(f"{result['action']:<9} {result['entry'] or '-'}  (score {result['score']:.3f}, language {result['language'] or '?'}; alternatives: {alternatives})")
+    return 0
+
+
+async def _export(args: argparse.Namespace, config: Config) -> int:
+    from bot import export
+    from bot.storage import Store
+
+    store = await Store.open(config.database_url(args.db))
+    try:
+        items = await export.records(store, "signup", args.since)
+    finally:
+        await store.close()
+    sys.stdout.write(export.render(items, args.format) + ("\n" if args.format == "json" else ""))
     return 0

@@ -28,8 +28,8 @@ class Content:
         catalogs = Catalogs.load(config.locales_dir, settings.languages, settings.fallbacks, settings.default_language)
         knowledge = KnowledgeBase.load(config.knowledge_dir)
         cache = config.path(settings.paths.cache) / "embeddings.npz"
-        retriever = Retriever(knowledge, shared_embedder(), cache)
         flows = load_flows(config.path(settings.paths.flows))
+        retriever = Retriever(knowledge, shared_embedder(), cache, flows={flow.id: flow.triggers for flow in flows.values()})
         return cls(catalogs, knowledge, LanguageDetector(settings.languages), retriever, flows)
 
 

@@ -46,6 +46,7 @@ class Flow:
     consent: str | None = None
     store: str | None = None
     path: Path = field(default=Path())
+    triggers: tuple[str, ...] = ()  # free-text questions, any language, that start the flow
 
     def step(self, step_id: str) -> Step | None:
         return next((step for step in self.steps if step.id == step_id), None)
@@ -83,7 +84,11 @@ def load_flow(path: Path) -> Flow:
         raise ContentError(str(path), 1, "needs 'description:' (one line saying what the flow is for)")
     lines = _step_lines(root)
     steps = tuple(_step(path, raw, lines[i] if i < len(lines) else 0) for i, raw in enumerate(data["steps"]))
-    flow = Flow(path.stem, data["description"], steps, data.get("consent"), data.get("store"), path)
+    triggers = data.get("triggers") or {}
+    if not isinstance(triggers, dict):
+        raise ContentError(str(path), 1, "'triggers:' must map languages to lists of questions, e.g. 'en: [sign me up]'")
+    flow = Flow(path.stem, data["description"], steps, data.get("consent"), data.get("store"), path,
+                tuple(str(text) for items in triggers.values() for text in items or []))
     _validate(flow)
     return flow
 

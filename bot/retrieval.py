@@ -56,20 +56,22 @@ class Decision:
 
 class Retriever:
     def __init__(self, knowledge: KnowledgeBase, embedder: Embedder | None, cache_path: Path | None,
-                 thresholds: Thresholds | None = None) -> None:
+                 thresholds: Thresholds | None = None, flows: dict[str, tuple[str, ...]] | None = None) -> None:
+        """Flows take part as candidates named "flow:<id>", matched on their trigger questions."""
         self.thresholds = thresholds or Thresholds()
         self.embedder = embedder
         self._entries: list[str] = []
         texts: list[str] = []
         self._owner: list[int] = []
         self._words: list[frozenset[str]] = []
-        for index, entry in enumerate(knowledge.entries.values()):
-            self._entries.append(entry.key)
-            for answer in entry.answers.values():
-                for text in (answer.title, *answer.questions):
-                    texts.append(text)
-                    self._owner.append(index)
-                    self._words.append(frozenset(normalise(text).split()))
+        targets = [(entry.key, [t for a in entry.answers.values() for t in (a.title, *a.questions)]) for entry in knowledge.entries.values()]
+        targets += [(f"flow:{flow_id}", list(triggers)) for flow_id, triggers in (flows or {}).items() if triggers]
+        for index, (key, target_texts) in enumerate(targets):
+            self._entries.append(key)
+            for text in target_texts:
+                texts.append(text)
+                self._owner.append(index)
+                self._words.append(frozenset(normalise(text).split()))
         self._owner_array = np.asarray(self._owner)
         self._postings: dict[str, list[int]] = {}
         for position, words in enumerate(self._words):

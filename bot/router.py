@@ -144,13 +144,23 @@ async def empty(turn: Turn) -> bool:
 async def knowledge(turn: Turn) -> bool:
     decision = turn.content.retriever.decide(turn.text)
     entries = turn.content.knowledge.entries
+    if decision.action == "answer" and decision.entry and decision.entry.startswith("flow:"):
+        flow = turn.content.flows.get(decision.entry[5:])
+        if flow is not None:
+            await flowrun.start(turn, flow)
+            return True
     if decision.action == "answer" and decision.entry in entries:
         menus.answer(turn, entries[decision.entry])
         return True
     if decision.action == "suggest":
-        found = [menus.answer_for(turn, entries[c.entry]) for c in decision.candidates if c.entry in entries]
-        turn.say("did-you-mean", *(menus.Button(item[0].title, f"entry:{item[2]}") for item in found if item),
-                 turn.button("button-none-of-these", "none"))
+        buttons = []
+        for candidate in decision.candidates:
+            found = menus.answer_for(turn, entries[candidate.entry]) if candidate.entry in entries else None
+            if candidate.entry.startswith("flow:"):
+                buttons.append(turn.button("button-start-flow", candidate.entry))
+            elif found:
+                buttons.append(menus.Button(found[0].title, f"entry:{candidate.entry}"))
+        turn.say("did-you-mean", *buttons, turn.button("button-none-of-these", "none"))
         return True
     candidates = [(candidate.entry, round(candidate.score, 4)) for candidate in decision.candidates]
     await turn.session.log_unanswered(turn.written_language or turn.language, turn.text, candidates)
@@ -208,3 +218,4 @@ COMMANDS: dict[str, Callable[[Turn], Awaitable[None]]] = {
 }
 
 STAGES: tuple[Stage, ...] = (safety, onboarding, pending, commands, flows, other_kinds, buttons, empty, knowledge, fallback)
+

@@ -66,6 +66,9 @@ class Terminal:
                 continue
             if kind is Kind.BUTTON:
                 fields["payload"] = self.resolve(user, fields["payload"])
+                if ":" not in fields["payload"] and fields["payload"] != "none":
+                    # a label of a button this process never showed (e.g. after a restart): she typed it
+                    kind, fields = Kind.TEXT, {key: value for key, value in fields.items() if key != "payload"}
             for reply in await self.send(user, kind, **fields):
                 self._write(to_json(reply))
 
