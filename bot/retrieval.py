@@ -28,7 +28,7 @@ class Thresholds:
     margin: float = 0.0
     suggest: float = 0.84
     near: float = 0.03          # alternatives within this of the best are "did you mean" candidates
-    offtopic_margin: float = 0.0  # off-topic wins when it is this much closer than the best entry
+    offtopic_margin: float = -0.02  # off-topic wins when its similarity > best entry dense + this (negative: even a bit below)
     strong_lexical: float = 0.6   # lexical evidence this strong overrides the off-topic examples
     lexical_only_answer: float = 0.6
     lexical_only_suggest: float = 0.3
