@@ -15,7 +15,7 @@ from bot.errors import ContentError
 from bot.flows import load_flow
 from bot.knowledge import (
     EMERGENCY_FILE, ENTRY_FILE, OFFTOPIC_FILE, TOPIC_FILE, Answer,
-    _load_answer, _load_emergency, _load_offtopic, _load_topic, normalise,
+    load_answer, load_emergency, load_offtopic, load_topic, normalise,
 )
 
 LINK = re.compile(r"\b(?:https?|ftp)://[^\s)\]>\"']+")
@@ -62,7 +62,7 @@ def _knowledge(config: Config, today: date) -> Iterator[Finding]:
         if not topic_file.exists():
             yield Finding("error", str(folder), None, f"unknown topic '{folder.name}': add {TOPIC_FILE} with its titles, or move its files into one of: {', '.join(TOPIC_IDS)}")
         else:
-            topic = yield from _guard(lambda: _load_topic(folder))
+            topic = yield from _guard(lambda: load_topic(folder))
             for lang in languages:
                 if topic and lang not in topic.titles:
                     yield Finding("warning", str(topic_file), None, f"no title in '{lang}': add '{lang}: …' under title")
@@ -77,7 +77,7 @@ def _knowledge(config: Config, today: date) -> Iterator[Finding]:
             if match["lang"] not in languages:
                 yield Finding("error", str(path), None, f"language '{match['lang']}' is not in config.yaml languages")
                 continue
-            answer = yield from _guard(lambda: _load_answer(path))
+            answer = yield from _guard(lambda: load_answer(path))
             if answer is None:
                 continue
             by_entry.setdefault(match["entry"], {})[match["lang"]] = answer
@@ -95,14 +95,14 @@ def _knowledge(config: Config, today: date) -> Iterator[Finding]:
                     yield Finding("warning", str(folder / f"{entry}.{lang}.md"), None, f"missing translation: '{entry}' has no {lang} version (women see the fallback language)")
     emergency_file = root / EMERGENCY_FILE
     if emergency_file.exists():
-        emergency = yield from _guard(lambda: _load_emergency(emergency_file))
+        emergency = yield from _guard(lambda: load_emergency(emergency_file))
         if emergency and emergency.entry not in entries:
             yield Finding("error", str(emergency_file), _line_of(emergency_file, "entry:"), f"entry '{emergency.entry}' does not exist; name a safety entry as <topic>/<entry>")
     else:
         yield Finding("warning", str(emergency_file), None, "missing: without it emergencies are not recognised before everything else")
     offtopic_file = root / OFFTOPIC_FILE
     if offtopic_file.exists():
-        yield from _guard(lambda: _load_offtopic(offtopic_file))
+        yield from _guard(lambda: load_offtopic(offtopic_file))
 
 
 def _flows(config: Config) -> Iterator[Finding]:

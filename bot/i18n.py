@@ -62,12 +62,6 @@ class Catalogs:
                 return Text(_format(found, params, source), code, code != language)
         return Text(_format(source, params, source), "en", language != "en")
 
-    def has(self, language: str, key: str) -> bool:
-        return bool(self._messages.get(language, {}).get(key))
-
-    def keys(self, language: str) -> set[str]:
-        return set(self._messages.get(language, {}))
-
 
 def read_catalog(path: Path) -> dict[str, str]:
     try:

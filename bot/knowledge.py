@@ -73,12 +73,12 @@ class KnowledgeBase:
             raise ContentError(str(root), None, "the knowledge folder is missing; set paths.knowledge in config.yaml")
         topics, entries = [], []
         for folder in sorted(path for path in root.iterdir() if path.is_dir() and not path.name.startswith((".", "_"))):
-            topics.append(_load_topic(folder))
-            entries.extend(_load_entries(folder))
+            topics.append(load_topic(folder))
+            entries.extend(load_entries(folder))
         emergency_file = root / EMERGENCY_FILE
-        emergency = _load_emergency(emergency_file) if emergency_file.exists() else None
+        emergency = load_emergency(emergency_file) if emergency_file.exists() else None
         offtopic_file = root / OFFTOPIC_FILE
-        offtopic = _load_offtopic(offtopic_file) if offtopic_file.exists() else ()
+        offtopic = load_offtopic(offtopic_file) if offtopic_file.exists() else ()
         return cls(topics, entries, emergency, offtopic)
 
     def topic(self, topic_id: str) -> Topic | None:
@@ -101,7 +101,7 @@ def normalise(text: str) -> str:
     return " ".join(WORD.findall(unicodedata.normalize("NFC", stripped)))
 
 
-def _load_yaml(path: Path) -> Any:
+def load_yaml(path: Path) -> Any:
     try:
         return yaml.safe_load(path.read_text(encoding="utf-8"))
     except yaml.YAMLError as exc:
@@ -111,11 +111,11 @@ def _load_yaml(path: Path) -> Any:
         raise ContentError(str(path), None, "is not UTF-8 text; save it as UTF-8") from None
 
 
-def _load_topic(folder: Path) -> Topic:
+def load_topic(folder: Path) -> Topic:
     path = folder / TOPIC_FILE
     if not path.exists():
         raise ContentError(str(path), None, f"is missing: every topic folder needs {TOPIC_FILE} with its title per language")
-    data = _load_yaml(path)
+    data = load_yaml(path)
     if not isinstance(data, dict) or not isinstance(data.get("title"), dict) or not data["title"]:
         raise ContentError(str(path), 1, "needs 'title:' with one line per language, e.g. 'en: Childcare'")
     order = data.get("order", 100)
@@ -124,18 +124,18 @@ def _load_topic(folder: Path) -> Topic:
     return Topic(folder.name, order, str(data.get("icon", "")), {str(k): str(v) for k, v in data["title"].items()})
 
 
-def _load_entries(folder: Path) -> list[Entry]:
+def load_entries(folder: Path) -> list[Entry]:
     entries: dict[str, Entry] = {}
     for path in sorted(folder.glob("*.md")):
         match = ENTRY_FILE.match(path.name)
         if not match:
             raise ContentError(str(path), None, "name must be <entry>.<language>.md, e.g. find-a-place.en.md (lower case, dashes)")
         entry = entries.setdefault(match["entry"], Entry(folder.name, match["entry"]))
-        entry.answers[match["lang"]] = _load_answer(path)
+        entry.answers[match["lang"]] = load_answer(path)
     return list(entries.values())
 
 
-def _load_answer(path: Path) -> Answer:
+def load_answer(path: Path) -> Answer:
     try:
         text = path.read_text(encoding="utf-8")
     except UnicodeDecodeError:
@@ -165,16 +165,16 @@ def _load_answer(path: Path) -> Answer:
                   meta.get("reviewed") is True, path, review_by, meta.get("flow"))
 
 
-def _load_emergency(path: Path) -> Emergency:
-    data = _load_yaml(path)
+def load_emergency(path: Path) -> Emergency:
+    data = load_yaml(path)
     if not isinstance(data, dict) or not isinstance(data.get("entry"), str) or not isinstance(data.get("terms"), dict):
         raise ContentError(str(path), 1, "needs 'entry: safety/<entry>' and 'terms:' with a list of words per language")
     terms = {str(lang): tuple(normalise(term) for term in items or []) for lang, items in data["terms"].items()}
     return Emergency(data["entry"], terms)
 
 
-def _load_offtopic(path: Path) -> tuple[str, ...]:
-    data = _load_yaml(path)
+def load_offtopic(path: Path) -> tuple[str, ...]:
+    data = load_yaml(path)
     if not isinstance(data, dict) or not isinstance(data.get("examples"), dict):
         raise ContentError(str(path), 1, "needs 'examples:' with a list of off-topic questions per language")
     return tuple(str(text) for items in data["examples"].values() for text in items or [])

@@ -130,3 +130,12 @@ async def test_file_that_is_not_a_database_is_refused_and_left_untouched(tmp_pat
 async def test_unreachable_postgres_is_explained() -> None:
     with pytest.raises(StorageError, match="Cannot reach the database in DATABASE_URL"):
         await Store.open("postgresql+asyncpg://nobody:wrong@127.0.0.1:1/none")
+
+
+async def test_forget_also_deletes_her_sign_ups(store: Store) -> None:
+    async with store.user_session("test", "u1") as session:
+        await session.store_record("signup", "job-shadowing", "ar", {"first_name": "Amina", "phone": "0470123456"})
+    assert (await store.counts())["records"] == 1
+    async with store.user_session("test", "u1") as session:
+        await session.forget()
+    assert (await store.counts())["records"] == 0

@@ -5,7 +5,6 @@ from __future__ import annotations
 import asyncio
 import json
 import re
-import sys
 import uuid
 from dataclasses import dataclass, field
 from typing import IO, Any
@@ -162,7 +161,3 @@ def to_json(reply: Outgoing) -> dict[str, Any]:
 def render_plain(text: str) -> str:
     """Light Markdown for a terminal: bold and italic markers dropped."""
     return text.replace("**", "").replace("__", "")
-
-
-def stdin_is_terminal() -> bool:
-    return sys.stdin.isatty()
