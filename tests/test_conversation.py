@@ -316,3 +316,19 @@ async def test_many_women_at_once_each_get_their_own_answers(conversation: Conve
         assert replies[0].key == "help"
         found = conversation.content.catalogs.get(language, "help", days=90)
         assert replies[0].text == outgoing("x", found.text, (), "help", language).text
+
+
+async def test_logs_never_contain_her_words(chat: Chat, caplog, monkeypatch) -> None:
+    import logging
+
+    caplog.set_level(logging.DEBUG, logger="bot")
+    await chat.onboard("en")
+    await chat("my phone is 0470 99 88 77 and my husband is called Karim")
+
+    def broken(*args, **kwargs):
+        raise RuntimeError("index exploded")
+
+    monkeypatch.setattr(chat.conversation.content.retriever, "evidence", broken)
+    await chat("secret words about Karim")
+    assert "index exploded" in caplog.text  # the traceback is there …
+    assert "Karim" not in caplog.text and "0470" not in caplog.text  # … her words are not
