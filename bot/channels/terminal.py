@@ -5,6 +5,8 @@ from __future__ import annotations
 import asyncio
 import json
 import re
+import shutil
+import textwrap
 import uuid
 from dataclasses import dataclass, field
 from typing import IO, Any
@@ -15,6 +17,7 @@ from bot.messages import Button, Incoming, Kind, Outgoing
 CHANNEL = "terminal"
 DEFAULT_USER = "local"
 ISOLATE, POP = "\u2068", "\u2069"  # keep RTL labels from swallowing the button numbers
+NO_ISOLATES = str.maketrans("", "", "\u2066\u2067\u2068\u2069")
 RTL_CHAR = re.compile(r"[\u0590-\u08ff\ufb1d-\ufdff\ufe70-\ufeff]")
 
 
@@ -111,7 +114,10 @@ class Terminal:
             return text
         from bidi import get_display
 
-        return "\n".join(get_display(line) for line in text.split("\n"))
+        width = max(20, shutil.get_terminal_size().columns - 4)
+        plain = text.translate(NO_ISOLATES)  # the reordering below already does what isolates ask for
+        lines = [wrapped for line in plain.split("\n") for wrapped in (textwrap.wrap(line, width) or [""])]
+        return "\n".join(get_display(line, base_dir="R") for line in lines)
 
 
 def parse_json_line(line: str) -> tuple[str, Kind, dict[str, Any]]:
