@@ -65,7 +65,7 @@ async def handle(turn: Turn) -> bool:
         return True
     value = None if step.type == "text" and faq_question(turn) else answer_value(turn, step)
     if value is None:
-        if faq_question(turn):
+        if faq_question(turn):  # computed once per message: Turn.evidence is cached
             from bot.router import knowledge
 
             await knowledge(turn)
@@ -151,7 +151,7 @@ def faq_question(turn: Turn) -> bool:
     """A clear question to the knowledge base in the middle of a flow (answered, then the step again)."""
     if turn.incoming.kind is not Kind.TEXT or len(turn.text.split()) < 3:
         return False
-    evidence = turn.content.retriever.evidence(turn.text)
+    evidence = turn.evidence
     if evidence is None:
         return False
     decision = decide(evidence, turn.content.retriever.thresholds)

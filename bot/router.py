@@ -7,6 +7,7 @@ from collections.abc import Awaitable, Callable
 from bot import flowrun, menus
 from bot.i18n import native_name
 from bot.messages import Kind
+from bot.retrieval import Decision, decide
 from bot.turn import Turn
 
 Stage = Callable[[Turn], Awaitable[bool]]
@@ -142,7 +143,8 @@ async def empty(turn: Turn) -> bool:
 
 
 async def knowledge(turn: Turn) -> bool:
-    decision = turn.content.retriever.decide(turn.text)
+    evidence = turn.evidence
+    decision = decide(evidence, turn.content.retriever.thresholds) if evidence else Decision("fallback", None, 0.0)
     entries = turn.content.knowledge.entries
     if decision.action == "answer" and decision.entry and decision.entry.startswith("flow:"):
         flow = turn.content.flows.get(decision.entry[5:])

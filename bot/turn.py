@@ -10,6 +10,7 @@ from bot.content import Content
 from bot.bidi import isolate_ltr
 from bot.i18n import is_rtl
 from bot.messages import Button, Incoming, Kind, Outgoing
+from bot.retrieval import Evidence
 from bot.storage import UserSession
 
 NOT_TRANSLATED = "note-not-translated"
@@ -48,6 +49,11 @@ class Turn:
         if self.incoming.kind is not Kind.TEXT or self.text.startswith("/"):
             return None
         return self.content.detector.detect(self.text)
+
+    @cached_property
+    def evidence(self) -> Evidence | None:
+        """Retrieval evidence for her text, computed once per message (embedding costs milliseconds)."""
+        return self.content.retriever.evidence(self.text)
 
     @property
     def languages(self) -> list[str]:

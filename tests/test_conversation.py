@@ -244,7 +244,7 @@ async def test_unexpected_error_is_answered_kindly_and_her_message_is_kept(chat:
     def broken(*args, **kwargs):
         raise RuntimeError("index exploded")
 
-    monkeypatch.setattr(chat.conversation.content.retriever, "decide", broken)
+    monkeypatch.setattr(chat.conversation.content.retriever, "evidence", broken)
     replies = await chat("سؤال عن الحضانة", message_id="boom-1")
     assert keys(replies) == ["error-sorry"]
     found = chat.conversation.content.catalogs.get("ar", "error-sorry", numbers="112")
