@@ -1,4 +1,7 @@
-"""The router: safety -> onboarding -> command -> human -> flow -> knowledge -> fallback."""
+"""The router: safety -> onboarding -> pending -> commands -> flows -> other kinds -> buttons -> knowledge -> fallback.
+
+Each stage either handles the message (True) or passes it on; the human stage of DESIGN.md is
+/human for now, until the counsellor desk exists."""
 
 from __future__ import annotations
 
@@ -12,8 +15,6 @@ from bot.turn import Turn
 
 Stage = Callable[[Turn], Awaitable[bool]]
 
-ANSWER_SCORE = 0.5
-SUGGEST_SCORE = 0.2
 PENDING = "pending"
 OFFERED = "offered_languages"
 
@@ -41,10 +42,9 @@ async def onboarding(turn: Turn) -> bool:
         if first_time:
             turn.session.give_consent()
             turn.say("privacy-notice", days=turn.settings.retention.messages_days)
-            menus.main_menu(turn)
         else:
             turn.say("language-changed", language=native_name(payload[5:]))
-            menus.main_menu(turn)
+        menus.main_menu(turn)
         return True
     if turn.session.user.language is None:
         turn.state.pop(PENDING, None)
@@ -120,7 +120,7 @@ async def flows(turn: Turn) -> bool:
     """Start or resume a flow from its button, or take her answer to the step that waits."""
     payload = turn.incoming.payload or ""
     if payload == "flow:resume":
-        return flowrun.resume(turn) or False
+        return flowrun.resume(turn)
     if payload.startswith("flow:") and payload[5:] in turn.content.flows:
         await flowrun.start(turn, turn.content.flows[payload[5:]])
         return True
