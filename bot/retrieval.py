@@ -1,10 +1,11 @@
-"""Hybrid retrieval: multilingual embeddings + lexical evidence + labelled off-topic examples.
+"""Hybrid retrieval: multilingual embeddings, a classifier over them, lexical evidence, off-topic examples.
 
 multilingual-e5-small gives compressed cosine scores (in-scope about 0.84-0.93, off-topic up to
-0.83), so no single threshold separates them. A decision combines: the best dense similarity to
-an entry's title and question variants (any language), lexical overlap with those variants
-(idf-weighted, accent- and case-insensitive), the margin to the next entry, and how close the
-question is to known off-topic questions (knowledge/_offtopic.yaml)."""
+0.83), so no single similarity threshold separates them. A softmax classifier trained on every
+entry's title and question variants (all languages) plus the labelled off-topic questions
+(knowledge/_offtopic.yaml) as one more class gives each entry a probability; lexical overlap with
+the variants (idf-weighted, accent- and case-insensitive) re-ranks, and the nearest off-topic
+example vetoes answers that are closer to it than to any entry."""
 
 from __future__ import annotations
 
@@ -15,6 +16,7 @@ from pathlib import Path
 
 import numpy as np
 
+from bot.classifier import SoftmaxClassifier, Training
 from bot.embedder import Embedder, EmbeddingCache
 from bot.knowledge import KnowledgeBase, normalise
 
@@ -23,13 +25,12 @@ from bot.knowledge import KnowledgeBase, normalise
 class Thresholds:
     """Tuned with bench/retrieval_bench.py on the dev half of tests/data/eval."""
 
-    lexical_weight: float = 0.04
-    answer: float = 0.86
-    margin: float = 0.0
-    suggest: float = 0.84
-    near: float = 0.03          # alternatives within this of the best are "did you mean" candidates
-    offtopic_margin: float = -0.02  # off-topic wins when its similarity > best entry dense + this (negative: even a bit below)
-    strong_lexical: float = 0.6   # lexical evidence this strong overrides the off-topic examples
+    lexical_weight: float = 2.0     # added to the log-probability, times the lexical F1 (0..1)
+    answer: float = 0.3             # probability of the best entry needed to answer
+    suggest: float = 0.1            # below this: "I do not know"; between: "did you mean"
+    candidate: float = 0.05         # an entry needs this probability to be offered as "did you mean"
+    offtopic_margin: float = 0.0    # off-topic wins when its similarity > best entry's similarity + this
+    strong_lexical: float = 0.6     # lexical evidence this strong overrides the off-topic signals
     lexical_only_answer: float = 0.6
     lexical_only_suggest: float = 0.3
 
@@ -37,7 +38,7 @@ class Thresholds:
 @dataclass(frozen=True)
 class Candidate:
     entry: str
-    score: float
+    score: float      # probability (with embeddings) or lexical F1 (without)
     dense: float
     lexical: float
 
@@ -56,7 +57,8 @@ class Decision:
 
 class Retriever:
     def __init__(self, knowledge: KnowledgeBase, embedder: Embedder | None, cache_path: Path | None,
-                 thresholds: Thresholds | None = None, flows: dict[str, tuple[str, ...]] | None = None) -> None:
+                 thresholds: Thresholds | None = None, flows: dict[str, tuple[str, ...]] | None = None,
+                 training: Training = Training()) -> None:
         """Flows take part as candidates named "flow:<id>", matched on their trigger questions."""
         self.thresholds = thresholds or Thresholds()
         self.embedder = embedder
@@ -85,12 +87,16 @@ class Retriever:
         self._offtopic_texts = list(knowledge.offtopic)
         self._vectors: np.ndarray | None = None
         self._offtopic: np.ndarray | None = None
+        self._classifier: SoftmaxClassifier | None = None
         if embedder is not None and texts:
             if cache_path is not None:
                 vectors = EmbeddingCache(cache_path, embedder).embed(texts + self._offtopic_texts)
             else:
                 vectors = embedder.queries(texts + self._offtopic_texts)
             self._vectors, self._offtopic = vectors[:len(texts)], vectors[len(texts):]
+            labels = np.asarray(self._owner + [len(self._entries)] * len(self._offtopic_texts))  # last class: off-topic
+            classifier_path = cache_path.with_name("classifier.npz") if cache_path is not None else None
+            self._classifier = SoftmaxClassifier.cached(classifier_path, vectors, labels, len(self._entries) + 1, training)
 
     @property
     def uses_embeddings(self) -> bool:
@@ -112,7 +118,10 @@ class Retriever:
         dense = np.full(len(self._entries), -1.0)
         np.maximum.at(dense, self._owner_array, self._vectors @ query)
         offtopic = float((self._offtopic @ query).max()) if self._offtopic is not None and len(self._offtopic) else -1.0
-        return Evidence(self._entries, dense, lexical, offtopic)
+        probability = self._classifier.probabilities(query) if self._classifier is not None else None
+        return Evidence(self._entries, dense, lexical, offtopic,
+                        probability[:-1] if probability is not None else None,
+                        float(probability[-1]) if probability is not None else 0.0)
 
     def _lexical(self, words: frozenset[str]) -> np.ndarray:
         """Per entry: best idf-weighted F1 between the question's words and one variant's words."""
@@ -137,26 +146,27 @@ class Evidence:
     dense: np.ndarray | None   # best cosine per entry, None without embeddings
     lexical: np.ndarray         # best idf-weighted F1 per entry
     offtopic: float             # best cosine to a labelled off-topic example
+    probability: np.ndarray | None = None  # classifier probability per entry
+    offtopic_probability: float = 0.0      # classifier probability of "off-topic"
 
 
 def decide(evidence: Evidence, t: Thresholds) -> Decision:
-    if evidence.dense is None:
+    if evidence.dense is None or evidence.probability is None:
         return _decide_lexical(evidence, t)
-    scores = evidence.dense + t.lexical_weight * evidence.lexical
-    order = np.argsort(-scores)[:5]
-    candidates = tuple(Candidate(evidence.entries[i], float(scores[i]), float(evidence.dense[i]), float(evidence.lexical[i])) for i in order)
+    probability = evidence.probability
+    rank = np.log(probability + 1e-9) + t.lexical_weight * evidence.lexical
+    order = np.argsort(-rank)[:3]
+    candidates = tuple(Candidate(evidence.entries[i], float(probability[i]), float(evidence.dense[i]), float(evidence.lexical[i]))
+                       for i in order)
     best = candidates[0]
-    if evidence.offtopic > best.dense + t.offtopic_margin and best.lexical < t.strong_lexical:
-        return Decision("fallback", None, best.score, candidates[:3])
-    margin = best.score - candidates[1].score if len(candidates) > 1 else 1.0
-    if best.score >= t.answer and margin >= t.margin:
-        return Decision("answer", best.entry, best.score, candidates[:3])
+    offtopic = evidence.offtopic_probability > best.score or evidence.offtopic > best.dense + t.offtopic_margin
+    if offtopic and best.lexical < t.strong_lexical:
+        return Decision("fallback", None, best.score, candidates)
+    if best.score >= t.answer:
+        return Decision("answer", best.entry, best.score, candidates)
     if best.score >= t.suggest:
-        near = tuple(c for c in candidates[:3] if c.score >= best.score - t.near)
-        if len(near) == 1:
-            return Decision("answer", best.entry, best.score, candidates[:3])
-        return Decision("suggest", None, best.score, near)
-    return Decision("fallback", None, best.score, candidates[:3])
+        return Decision("suggest", None, best.score, tuple(c for c in candidates if c.score >= t.candidate))
+    return Decision("fallback", None, best.score, candidates)
 
 
 def _decide_lexical(evidence: Evidence, t: Thresholds) -> Decision:

@@ -64,6 +64,7 @@ def test_check_passes_on_the_repository_content() -> None:
     result = wegwijs("check")
     assert result.returncode == 0, result.stdout
     assert "retrieval: hybrid" in result.stdout and " 0 errors" in result.stdout
+    assert "question variants, fewer than" not in result.stdout
 
 
 def make_content(tmp_path: Path) -> Path:
@@ -97,6 +98,7 @@ def test_check_names_each_problem_with_file_line_and_fix(tmp_path: Path) -> None
     assert "warning: knowledge/childcare/find.en.md:7: review date 2020-01-01 has passed" in out
     assert "warning: knowledge/childcare/cost.nl.md: missing translation: 'cost' has no nl version" in out
     assert "error: knowledge/stray: unknown topic 'stray'" in out
+    assert "warning: knowledge/childcare/find.en.md:3: 2 question variants, fewer than 5" in out  # en, nl, fr, ar want 5
 
 
 def test_check_with_warnings_only_exits_zero(tmp_path: Path) -> None:

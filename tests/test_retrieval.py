@@ -7,6 +7,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import numpy as np
 import pytest
 import yaml
 
@@ -19,13 +20,13 @@ EVAL = [item for path in sorted((ROOT / "tests" / "data" / "eval").glob("*.yaml"
 
 # Floors, below the targets in the README (measured there with bench/retrieval_bench.py): a change
 # that makes retrieval clearly worse fails CI.
-TOP1_FLOOR = 0.80
-OFFTOPIC_FLOOR = 0.70
+TOP1_FLOOR = 0.85
+OFFTOPIC_FLOOR = 0.85
 
 
 def test_labelled_set_is_well_formed(content: Content) -> None:
-    assert len(EVAL) >= 80
-    assert sum(item["entry"] is None for item in EVAL) >= 15
+    assert sum(item["entry"] is not None for item in EVAL) >= 300
+    assert sum(item["entry"] is None for item in EVAL) >= 60
     assert {item["lang"] for item in EVAL} == {"nl", "en", "fr", "ar", "tr", "fa", "ps", "ti", "so", "uk", "ru"}
     unknown = [item for item in EVAL if item["entry"] is not None and item["entry"] not in content.knowledge.entries]
     assert unknown == []
@@ -91,3 +92,34 @@ def test_ask_reads_one_question_per_line_from_stdin() -> None:
 def test_ask_without_question_explains() -> None:
     result = ask()
     assert result.returncode == 2 and "give a question" in result.stderr
+
+
+def evidence(probability: list[float], offtopic_probability: float = 0.0, lexical: list[float] | None = None,
+             dense: list[float] | None = None, offtopic: float = 0.5):
+    from bot.retrieval import Evidence
+
+    n = len(probability)
+    return Evidence([f"topic/entry-{i}" for i in range(n)], np.asarray(dense or [0.9] * n), np.asarray(lexical or [0.0] * n),
+                    offtopic, np.asarray(probability), offtopic_probability)
+
+
+def test_decide_answers_a_confident_question_and_offers_near_ties() -> None:
+    from bot.retrieval import Thresholds, decide
+
+    t = Thresholds()
+    answer = decide(evidence([0.9, 0.05, 0.05]), t)
+    assert (answer.action, answer.entry, [c.entry for c in answer.candidates][0]) == ("answer", "topic/entry-0", "topic/entry-0")
+    tie = decide(evidence([0.04, t.suggest + 0.02, t.suggest + 0.01, 0.0]), t)
+    assert tie.action == "suggest" and tie.entry is None
+    assert [c.entry for c in tie.candidates] == ["topic/entry-1", "topic/entry-2"]  # entry-0 is below the candidate floor
+
+
+def test_decide_rejects_what_looks_off_topic_unless_her_words_match_an_entry() -> None:
+    from bot.retrieval import Thresholds, decide
+
+    t = Thresholds()
+    assert decide(evidence([0.4, 0.1], offtopic_probability=0.5), t).action == "fallback"
+    assert decide(evidence([0.9, 0.1], offtopic=0.95), t).action == "fallback"  # closer to an off-topic example
+    strong = decide(evidence([0.4, 0.1], offtopic_probability=0.5, lexical=[t.strong_lexical, 0.0]), t)
+    assert (strong.action, strong.entry) == ("answer", "topic/entry-0")
+    assert decide(evidence([t.suggest / 2, t.suggest / 3]), t).action == "fallback"
