@@ -16,9 +16,9 @@ from bot.storage import Store
 @asynccontextmanager
 async def open_conversation(config: Config, db: str | Path | None = None, *, watch: bool = True) -> AsyncIterator[Conversation]:
     """The conversation over the configured store; with ``watch``, edited content is picked up live."""
-    content = Content.load(config)
-    store = await Store.open(config.database_url(db))
+    store = await Store.open(config.database_url(db))  # first: a wrong --db fails before content loads
     try:
+        content = Content.load(config)
         retention = config.settings.retention
         await store.purge_expired(retention.messages_days, retention.inactive_user_days)
         yield Conversation(store, content, config, ContentWatcher(config) if watch else None)

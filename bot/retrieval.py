@@ -31,6 +31,8 @@ class Thresholds:
     candidate: float = 0.05         # an entry needs this probability to be offered as "did you mean"
     offtopic_margin: float = 0.0    # off-topic wins when its similarity > best entry's similarity + this
     strong_lexical: float = 0.6     # lexical evidence this strong overrides the off-topic signals
+    echo_lexical: float = 0.8       # her words (almost) are a question variant of the best entry: answer it
+    echo_dense: float = 0.95        # her question (almost) is a variant in meaning: answer it
     lexical_only_answer: float = 0.6
     lexical_only_suggest: float = 0.3
 
@@ -162,7 +164,7 @@ def decide(evidence: Evidence, t: Thresholds) -> Decision:
     offtopic = evidence.offtopic_probability > best.score or evidence.offtopic > best.dense + t.offtopic_margin
     if offtopic and best.lexical < t.strong_lexical:
         return Decision("fallback", None, best.score, candidates)
-    if best.score >= t.answer:
+    if best.score >= t.answer or best.lexical >= t.echo_lexical or best.dense >= t.echo_dense:
         return Decision("answer", best.entry, best.score, candidates)
     if best.score >= t.suggest:
         return Decision("suggest", None, best.score, tuple(c for c in candidates if c.score >= t.candidate))

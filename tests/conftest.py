@@ -37,6 +37,12 @@ def content(config: Config) -> Content:
     return Content.load(config)
 
 
+@pytest.fixture(scope="session", autouse=True)
+def embedding_cache(content: Content) -> None:
+    """Load content once before any test, so that on a fresh clone the embedding cache is written
+    before the tests that start `wegwijs` processes (each would otherwise embed everything)."""
+
+
 async def reset_postgres(url: str) -> None:
     engine = create_async_engine(normalise_database_url(url))
     async with engine.begin() as connection:

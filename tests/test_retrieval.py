@@ -123,3 +123,13 @@ def test_decide_rejects_what_looks_off_topic_unless_her_words_match_an_entry() -
     strong = decide(evidence([0.4, 0.1], offtopic_probability=0.5, lexical=[t.strong_lexical, 0.0]), t)
     assert (strong.action, strong.entry) == ("answer", "topic/entry-0")
     assert decide(evidence([t.suggest / 2, t.suggest / 3]), t).action == "fallback"
+
+
+def test_decide_answers_when_she_types_one_of_the_entrys_own_variants() -> None:
+    from bot.retrieval import Thresholds, decide
+
+    t = Thresholds()
+    unsure = evidence([0.15, 0.12, 0.02])
+    assert decide(unsure, t).action == "suggest"
+    assert (decide(evidence([0.15, 0.12, 0.02], lexical=[t.echo_lexical, 0.1, 0.0]), t).entry) == "topic/entry-0"
+    assert decide(evidence([0.15, 0.12, 0.02], dense=[t.echo_dense, 0.9, 0.8]), t).action == "answer"
