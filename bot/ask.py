@@ -21,8 +21,9 @@ def explain(content: Content, settings: Settings, question: str, language: str |
     result["score"] = round(decision.score, 4)
     result["alternatives"] = [candidate.entry for candidate in decision.candidates if candidate.entry != decision.entry][:3]
     if decision.action == "answer" and decision.entry and decision.entry.startswith("flow:"):
-        flow = decision.entry[5:]
-        result.update(action="flow", entry=None, topic=flow if content.knowledge.topic(flow) else None)
+        flow = content.flows.get(decision.entry[5:])
+        topic = flow.topic if flow and flow.topic else decision.entry[5:]
+        result.update(action="flow", entry=None, topic=topic if content.knowledge.topic(topic) else None)
     elif decision.action == "answer":
         result.update(action="answer", entry=decision.entry, topic=decision.entry.split("/")[0] if decision.entry else None)
     elif decision.action == "suggest":

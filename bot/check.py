@@ -13,6 +13,7 @@ from bot import catalogs
 from bot.config import Config
 from bot.errors import ContentError
 from bot.flows import load_flow
+from bot.places import Places, load_places
 from bot.knowledge import (
     EMERGENCY_FILE, ENTRY_FILE, OFFTOPIC_FILE, TOPIC_FILE, Answer,
     load_answer, load_emergency, load_offtopic, load_topic, normalise,
@@ -106,9 +107,28 @@ def _knowledge(config: Config, today: date) -> Iterator[Finding]:
 
 
 def _flows(config: Config) -> Iterator[Finding]:
+    """Each flow on its own, then what it refers to: knowledge entries, kinds of places, its topic."""
     folder = config.path(config.settings.paths.flows)
+    places: Places | None = None
+    try:
+        places = load_places(config.knowledge_dir)
+    except ContentError as error:
+        yield Finding("error", error.file, error.line, error.hint)
+    entries = {f"{p.parent.name}/{ENTRY_FILE.match(p.name)['entry']}" for p in config.knowledge_dir.glob("*/*.md") if ENTRY_FILE.match(p.name)}
     for path in sorted(folder.glob("*.yaml")) if folder.is_dir() else []:
-        yield from _guard(lambda: load_flow(path))
+        try:
+            flow = load_flow(path)
+        except ContentError as error:
+            yield Finding("error", error.file, error.line, error.hint)
+            continue
+        if flow.topic is not None and flow.topic not in TOPIC_IDS:
+            yield Finding("error", str(path), _line_of(path, "topic:"), f"topic '{flow.topic}' is unknown; use one of {', '.join(TOPIC_IDS)}")
+        for step in flow.steps:
+            if step.entry and step.entry not in entries:
+                yield Finding("error", str(path), step.line, f"step '{step.id}' shows entry '{step.entry}', which does not exist in knowledge/")
+            unknown = [kind for kind in step.places if places is not None and kind not in places.kinds]
+            if unknown:
+                yield Finding("error", str(path), step.line, f"step '{step.id}': no place of kind '{unknown[0]}' in knowledge/places.yaml")
 
 
 # Most questions arrive in these languages: retrieval needs more examples of how they are asked.

@@ -38,7 +38,7 @@ def build_parser() -> argparse.ArgumentParser:
     _db_option(commands.add_parser("report", help="unanswered questions, unhelpful answers, answers per topic and language"))
 
     export = commands.add_parser("export", help="records stored by flows, e.g. job-shadowing sign-ups")
-    export.add_argument("what", choices=["signups"])
+    export.add_argument("what", choices=["signups", "requests"], help="signups: job-shadowing; requests: advice flows where she asked a counsellor to contact her")
     export.add_argument("--since", type=_date, help="only records from this day on (YYYY-MM-DD)")
     export.add_argument("--format", choices=["csv", "json"], default="csv")
     _db_option(export)
@@ -211,7 +211,7 @@ async def _export(args: argparse.Namespace, config: Config) -> int:
 
     store = await Store.open(config.database_url(args.db))
     try:
-        items = await export.records(store, "signup", args.since)
+        items = await export.records(store, args.what.removesuffix("s"), args.since)
     finally:
         await store.close()
     sys.stdout.write(export.render(items, args.format) + ("\n" if args.format == "json" else ""))

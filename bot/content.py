@@ -11,6 +11,7 @@ from bot.flows import Flow, load_flows
 from bot.i18n import Catalogs
 from bot.knowledge import KnowledgeBase
 from bot.langdetect import LanguageDetector
+from bot.places import Places, load_places
 from bot.retrieval import Retriever
 
 
@@ -21,6 +22,7 @@ class Content:
     detector: LanguageDetector
     retriever: Retriever
     flows: dict[str, Flow]
+    places: Places
 
     @classmethod
     def load(cls, config: Config) -> Content:
@@ -30,7 +32,8 @@ class Content:
         cache = config.path(settings.paths.cache) / "embeddings.npz"
         flows = load_flows(config.path(settings.paths.flows))
         retriever = Retriever(knowledge, shared_embedder(), cache, flows={flow.id: flow.triggers for flow in flows.values()})
-        return cls(catalogs, knowledge, LanguageDetector(settings.languages), retriever, flows)
+        places = load_places(config.knowledge_dir)
+        return cls(catalogs, knowledge, LanguageDetector(settings.languages), retriever, flows, places)
 
 
 @lru_cache(maxsize=1)

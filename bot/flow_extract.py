@@ -12,7 +12,7 @@ import yaml
 
 # Keys whose string value a woman reads. Labels are buttons (20 characters on WhatsApp).
 TEXT_KEYS = frozenset({"ask", "say", "answer", "reask", "confirm", "prompt", "text"})
-LABEL_KEYS = frozenset({"label"})
+LABEL_KEYS = frozenset({"label", "title"})  # title: the flow's button in its topic menu
 BUTTON_NOTE = "button label: at most 20 characters (WhatsApp)"
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 from typing import Any
 
-from bot import menus
+from bot import menus, nearby
 from bot.flows import Flow, Step, validate
 from bot.messages import Button, Kind
 from bot.retrieval import decide
@@ -97,9 +97,18 @@ async def enter(turn: Turn, flow: Flow, step: Step) -> None:
         ask(turn, step)
         return
     answers = current["answers"]
-    found = turn.content.catalogs.translate(turn.language, step.say or "", **_placeholders(answers))
-    turn.fallback_used |= found.fallback
-    turn.send(found.text, key=f"flow:{flow.id}:{step.id}")
+    if step.say:
+        found = turn.content.catalogs.translate(turn.language, step.say, **_placeholders(answers))
+        turn.fallback_used |= found.fallback
+        turn.send(found.text, key=f"flow:{flow.id}:{step.id}")
+    if step.entry and step.entry in turn.content.knowledge.entries:
+        menus.entry_text(turn, turn.content.knowledge.entries[step.entry])
+    if step.places and isinstance(answers.get(step.near), str):
+        nearby.show(turn, answers[step.near], step.places)
+    if step.handoff:
+        await handoff(turn, flow)
+        turn.state.pop(FLOW, None)
+        return
     following = flow.after(step, answers)
     if following is None:
         await finish(turn, flow, answers)
@@ -109,9 +118,21 @@ async def enter(turn: Turn, flow: Flow, step: Step) -> None:
 
 async def finish(turn: Turn, flow: Flow, answers: dict[str, Any]) -> None:
     turn.state.pop(FLOW, None)
+    await store(turn, flow, answers)
+
+
+async def store(turn: Turn, flow: Flow, answers: dict[str, Any]) -> None:
     if flow.store and flow.consented(answers):
         record = await turn.session.store_record(flow.store, flow.id, turn.language, answers)
         log.info("new %s stored id=%s flow=%s language=%s (coordinators: wegwijs export %ss)", flow.store, record, flow.id, turn.language, flow.store)
+
+
+async def handoff(turn: Turn, flow: Flow) -> None:
+    """The flow hands her to a counsellor: what she agreed to share is stored first."""
+    await store(turn, flow, turn.state[FLOW]["answers"])
+    from bot.router import human  # the router owns the handoff stage
+
+    await human(turn)
 
 
 def ask(turn: Turn, step: Step) -> None:
@@ -136,6 +157,10 @@ def answer_value(turn: Turn, step: Step) -> str | None:
     if payload is not None:
         value = payload[len(ANSWER):] if payload.startswith(ANSWER) else None
         return value if value in choices else None
+    if step.type == "area":
+        if turn.incoming.kind is Kind.LOCATION and turn.incoming.location:
+            return "geo:%.5f,%.5f" % turn.incoming.location
+        return turn.content.places.parse_area(turn.text) if turn.incoming.kind is Kind.TEXT and turn.text else None
     if turn.incoming.kind is not Kind.TEXT or not turn.text:
         return None
     if step.type in ("choice", "yesno"):
@@ -155,8 +180,8 @@ def faq_question(turn: Turn) -> bool:
     if evidence is None:
         return False
     decision = decide(evidence, turn.content.retriever.thresholds)
-    if decision.action != "answer":
-        return False
+    if decision.action != "answer" or (decision.entry or "").startswith("flow:"):
+        return False  # another flow is not started over this one: she can /cancel and start it
     # An answer to "which work interests you?" can resemble an entry; a real question ends with "?"
     # or repeats the words of one of the entry's question variants.
     return turn.text.rstrip().endswith(("?", "؟")) or decision.candidates[0].lexical >= 0.5

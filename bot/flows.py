@@ -12,7 +12,7 @@ import yaml
 
 from bot.errors import ContentError
 
-TYPES = ("text", "number", "phone", "postcode", "date", "email", "yesno", "choice")
+TYPES = ("text", "number", "phone", "postcode", "date", "email", "yesno", "choice", "area")
 CONDITION = re.compile(r"^\s*(\w+)\s*(==|!=)\s*(\S+)\s*$")
 
 
@@ -36,6 +36,10 @@ class Step:
     end: bool = False
     optional: bool = False
     line: int = 0
+    entry: str | None = None           # show this knowledge entry ("<topic>/<entry>") in her language
+    places: tuple[str, ...] = ()       # show the nearest places of these kinds to the area saved as `near`
+    near: str = "area"
+    handoff: bool = False              # hand the conversation to a counsellor after this step
 
 
 @dataclass(frozen=True)
@@ -47,6 +51,8 @@ class Flow:
     store: str | None = None
     path: Path = field(default=Path())
     triggers: tuple[str, ...] = ()  # free-text questions, any language, that start the flow
+    title: str | None = None        # its button in the topic menu (English; translated in locales/)
+    topic: str | None = None        # the knowledge topic whose menu offers it
 
     def step(self, step_id: str) -> Step | None:
         return next((step for step in self.steps if step.id == step_id), None)
@@ -88,7 +94,8 @@ def load_flow(path: Path) -> Flow:
     if not isinstance(triggers, dict):
         raise ContentError(str(path), 1, "'triggers:' must map languages to lists of questions, e.g. 'en: [sign me up]'")
     flow = Flow(path.stem, data["description"], steps, data.get("consent"), data.get("store"), path,
-                tuple(str(text) for items in triggers.values() for text in items or []))
+                tuple(str(text) for items in triggers.values() for text in items or []),
+                data.get("title"), data.get("topic"))
     _validate(flow)
     return flow
 
@@ -106,14 +113,23 @@ def _step(path: Path, raw: Any, line: int) -> Step:
     choices = tuple((str(c["label"]), str(c["value"])) for c in raw.get("choices") or [] if isinstance(c, dict) and "label" in c and "value" in c)
     if len(choices) != len(raw.get("choices") or []):
         raise ContentError(str(path), line, f"step '{raw['id']}': every choice needs 'label:' and 'value:'")
+    if any(isinstance(c.get("value"), bool) or isinstance(c.get("label"), bool) for c in raw.get("choices") or []):
+        raise ContentError(str(path), line, f"step '{raw['id']}': YAML reads yes/no/on/off as true/false: put the choice's value in quotes, e.g. value: \"no\"")
     kind = "choice" if choices else str(raw.get("type", "text"))
     if kind not in TYPES:
         raise ContentError(str(path), line, f"step '{raw['id']}': type '{kind}' is unknown; use one of {', '.join(TYPES)}")
-    if raw.get("ask") is None and raw.get("say") is None:
-        raise ContentError(str(path), line, f"step '{raw['id']}' needs 'ask:' (a question) or 'say:' (a message)")
+    if all(raw.get(key) in (None, False, []) for key in ("ask", "say", "entry", "places", "handoff")):
+        raise ContentError(str(path), line, f"step '{raw['id']}' needs 'ask:' (a question), 'say:' (a message), "
+                                            "'entry:' (a knowledge entry), 'places:' (kinds of places near her) or 'handoff: true'")
+    if raw.get("ask") is not None and any(raw.get(key) for key in ("say", "entry", "places")):
+        raise ContentError(str(path), line, f"step '{raw['id']}': a step that asks cannot also say, show an entry or places: split it in two steps")
+    places = raw.get("places") or []
+    if not isinstance(places, list) or not all(isinstance(item, str) for item in places):
+        raise ContentError(str(path), line, f"step '{raw['id']}': 'places:' is a list of kinds, e.g. [ligo, cvo]")
     return Step(raw["id"], raw.get("ask"), raw.get("say"), kind, choices, raw.get("save"),
                 tuple(_branch(path, line, raw["id"], item) for item in raw.get("next") or []),
-                bool(raw.get("end", False)), bool(raw.get("optional", False)), line)
+                bool(raw.get("end", False)), bool(raw.get("optional", False)), line,
+                str(raw["entry"]) if raw.get("entry") else None, tuple(places), str(raw.get("near", "area")), bool(raw.get("handoff", False)))
 
 
 def _branch(path: Path, line: int, step: str, item: Any) -> Branch:
@@ -137,6 +153,8 @@ def _validate(flow: Flow) -> None:
                 raise ContentError(str(flow.path), step.line, f"step '{step.id}' goes to '{branch.then}', which is not a step id")
         if step.ask and not step.save:
             raise ContentError(str(flow.path), step.line, f"step '{step.id}' asks something but has no 'save:' name for the answer")
+        if step.places and not any(other.type == "area" and other.save == step.near for other in flow.steps):
+            raise ContentError(str(flow.path), step.line, f"step '{step.id}' shows places near '{step.near}', but no 'type: area' step saves '{step.near}'")
     reachable = _reachable(flow)
     for step in flow.steps:
         if step.id not in reachable:
@@ -222,5 +240,5 @@ def _email(text: str) -> str | None:
 
 
 VALIDATORS = {"text": _text, "number": _number, "phone": _phone, "postcode": _postcode, "date": _date, "email": _email,
-              "yesno": lambda text: None, "choice": lambda text: None}
+              "yesno": lambda text: None, "choice": lambda text: None, "area": lambda text: None}  # area: Places.parse_area
 

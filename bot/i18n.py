@@ -125,6 +125,11 @@ def format_number(value: float | int, language: str) -> str:
     return numbers.format_decimal(value, locale=_locale(language))
 
 
+def locale_for(language: str) -> Locale:
+    """Babel's locale for a language code (English when Babel does not know it)."""
+    return _locale(language)
+
+
 def _locale(language: str) -> Locale:
     try:
         return Locale.parse(language)

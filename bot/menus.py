@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from bot.flows import Flow
 from bot.i18n import native_name
 from bot.knowledge import Answer, Entry, Topic
 from bot.messages import Button
@@ -29,7 +30,8 @@ def topic_menu(turn: Turn, topic_id: str) -> bool:
     if topic is None:
         return False
     found = (answer_for(turn, entry) for entry in turn.content.knowledge.entries_of(topic_id))
-    buttons = [Button(item[0].title, f"entry:{item[2]}") for item in found if item]
+    flows = [flow_button(turn, flow) for flow in turn.content.flows.values() if flow.topic == topic_id and flow.title]
+    buttons = flows + [Button(item[0].title, f"entry:{item[2]}") for item in found if item]
     turn.say("topic-menu", *buttons, turn.button("button-menu", MENU), topic=topic_title(turn, topic))
     return True
 
@@ -45,11 +47,29 @@ def answer(turn: Turn, entry: Entry, *, feedback: bool = True) -> None:
         turn.send(f"**{text.title}**\n\n{text.body}", turn.button("button-menu", MENU), turn.button("button-human", HUMAN), key=f"entry:{key}")
         return
     if text.flow and text.flow in turn.content.flows:
-        turn.send(f"**{text.title}**\n\n{text.body}", turn.button("button-start-flow", f"flow:{text.flow}"), key=f"entry:{key}")
+        turn.send(f"**{text.title}**\n\n{text.body}", flow_button(turn, turn.content.flows[text.flow]), key=f"entry:{key}")
     else:
         turn.send(f"**{text.title}**\n\n{text.body}", key=f"entry:{key}")
     turn.say("was-this-helpful", turn.button("button-helpful", f"helpful:{key}"), turn.button("button-unhelpful", f"unhelpful:{key}"),
              turn.button("button-menu", MENU))
+
+
+def flow_button(turn: Turn, flow: Flow) -> Button:
+    """The button that starts a flow: its title in her language, or "Sign up now"."""
+    if not flow.title:
+        return turn.button("button-start-flow", f"flow:{flow.id}")
+    found = turn.content.catalogs.translate(turn.language, flow.title)
+    turn.fallback_used |= found.fallback
+    return Button(f"🧭 {found.text}", f"flow:{flow.id}")
+
+
+def entry_text(turn: Turn, entry: Entry) -> None:
+    """An entry's answer inside a flow: the text alone, the flow's next step follows."""
+    found = answer_for(turn, entry)
+    if found is not None:
+        text, language, key = found
+        turn.fallback_used |= language != turn.language
+        turn.send(f"**{text.title}**\n\n{text.body}", key=f"entry:{key}")
 
 
 def answer_for(turn: Turn, entry: Entry) -> tuple[Answer, str, str] | None:

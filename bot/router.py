@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
 
-from bot import flowrun, menus
+from bot import flowrun, menus, nearby
 from bot.i18n import native_name
 from bot.messages import Kind
 from bot.retrieval import Decision, decide
@@ -130,6 +130,10 @@ async def flows(turn: Turn) -> bool:
 async def other_kinds(turn: Turn) -> bool:
     if turn.incoming.kind in (Kind.TEXT, Kind.BUTTON):
         return False
+    if turn.incoming.kind is Kind.LOCATION and turn.incoming.location:  # outside a flow: what is near her
+        nearby.show(turn, "geo:%.5f,%.5f" % turn.incoming.location)
+        menus.main_menu(turn)
+        return True
     turn.say("unsupported-kind", turn.button("button-menu", menus.MENU), turn.button("button-human", menus.HUMAN))
     return True
 
@@ -158,8 +162,8 @@ async def knowledge(turn: Turn) -> bool:
         buttons = []
         for candidate in decision.candidates:
             found = menus.answer_for(turn, entries[candidate.entry]) if candidate.entry in entries else None
-            if candidate.entry.startswith("flow:"):
-                buttons.append(turn.button("button-start-flow", candidate.entry))
+            if candidate.entry.startswith("flow:") and candidate.entry[5:] in turn.content.flows:
+                buttons.append(menus.flow_button(turn, turn.content.flows[candidate.entry[5:]]))
             elif found:
                 buttons.append(menus.Button(found[0].title, f"entry:{candidate.entry}"))
         turn.say("did-you-mean", *buttons, turn.button("button-none-of-these", "none"))
@@ -200,7 +204,8 @@ async def _language(turn: Turn) -> None:
     menus.language_menu(turn)
 
 
-async def _human(turn: Turn) -> None:
+async def human(turn: Turn) -> None:
+    """Hand her to a counsellor (the desk of issue 7; until it exists, say so honestly)."""
     turn.say("human-not-connected", turn.button("button-menu", menus.MENU), numbers=", ".join(turn.settings.emergency_numbers))
 
 
@@ -216,7 +221,7 @@ async def _forget(turn: Turn) -> None:
 
 COMMANDS: dict[str, Callable[[Turn], Awaitable[None]]] = {
     "start": _start, "menu": _menu, "help": _help, "language": _language,
-    "human": _human, "cancel": _cancel, "forget": _forget,
+    "human": human, "cancel": _cancel, "forget": _forget,
 }
 
 STAGES: tuple[Stage, ...] = (safety, onboarding, pending, commands, flows, other_kinds, buttons, empty, knowledge, fallback)

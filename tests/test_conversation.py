@@ -126,6 +126,15 @@ async def test_topic_button_lists_its_entries_and_entry_button_answers(chat: Cha
     assert payloads(answer[1]) == [f"helpful:{entry_payloads[0][6:]}", f"unhelpful:{entry_payloads[0][6:]}", "cmd:menu"]
 
 
+@pytest.mark.parametrize("topic, flow", [("childcare", "childcare"), ("dutch-courses", "dutch-courses"), ("recognition", "recognition")])
+async def test_a_topic_menu_offers_its_flow_first(chat: Chat, topic: str, flow: str) -> None:
+    await chat.onboard("ar")
+    replies = await chat.press(f"topic:{topic}")
+    assert payloads(replies[0])[0] == f"flow:{flow}"
+    assert replies[0].buttons[0].label.startswith("🧭") and not replies[0].buttons[0].label.isascii()  # translated
+    assert keys(await chat.press(f"flow:{flow}"))[0].startswith("ask:")
+
+
 async def test_free_text_question_gets_the_matching_answer(chat: Chat, content: Content) -> None:
     await chat.onboard("en")
     for entry in content.knowledge.entries.values():

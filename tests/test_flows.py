@@ -24,6 +24,10 @@ def test_repository_flows_load() -> None:
     loaded = load_flow(ROOT / "flows" / "job-shadowing.yaml")
     assert loaded.steps[0].id == "consent" and loaded.consent == "consent" and loaded.store == "signup"
     assert loaded.triggers
+    for flow_id, topic in (("childcare", "childcare"), ("dutch-courses", "dutch-courses"), ("recognition", "recognition")):
+        advice = load_flow(ROOT / "flows" / f"{flow_id}.yaml")
+        assert advice.topic == topic and advice.title and advice.consent == "share" and advice.store == "request"
+        assert any(step.handoff for step in advice.steps) and any(step.type == "area" for step in advice.steps) != (flow_id == "recognition")
 
 
 @pytest.mark.parametrize("steps, message", [
@@ -34,6 +38,10 @@ def test_repository_flows_load() -> None:
     ("  - {id: a, ask: Name, save: n, type: colour}\n", "type 'colour' is unknown"),
     ("  - {id: a, ask: Name, save: n}\n  - {id: a, say: Bye}\n", "step ids used twice"),
     ("  - {id: a, ask: Name, save: n, next: [{when: x}]}\n", "each 'next' item is"),
+    ("  - {id: a, ask: Sure, save: n, choices: [{label: Yes, value: yes}]}\n", "put the choice's value in quotes"),
+    ("  - {id: a, places: [ligo]}\n", "no 'type: area' step saves 'area'"),
+    ("  - {id: a, save: n}\n", "needs 'ask:' .* 'entry:' .* 'places:'"),
+    ("  - {id: a, ask: Where, save: area, type: area, entry: childcare/find-childcare}\n", "a step that asks cannot also"),
 ])
 def test_broken_flows_are_explained(tmp_path: Path, steps: str, message: str) -> None:
     with pytest.raises(ContentError, match=message):

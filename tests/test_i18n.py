@@ -73,12 +73,12 @@ def test_i18n_command_extracts_flow_prompts_and_labels_with_translator_notes(tmp
     locales = copy_locales(tmp_path)
     (tmp_path / "flows").mkdir()
     (tmp_path / "flows" / "childcare.yaml").write_text(
-        "description: childcare\nsteps:\n  - id: age\n    ask: How old is your child?\n"
+        "description: childcare\nsteps:\n  - id: age\n    ask: How old is your youngest child?\n"
         "    choices:\n      - label: Under 3\n        value: baby\n", encoding="utf-8")
     (tmp_path / "config.yaml").write_text((ROOT / "config.yaml").read_text(encoding="utf-8"), encoding="utf-8")
     result = subprocess.run([sys.executable, "-m", "bot", "i18n"], cwd=tmp_path, capture_output=True, text=True, timeout=120)
     assert result.returncode == 1  # the new sentences are not translated yet, and it says so
-    assert "'How old is your child?' is not translated" in result.stdout
+    assert "'How old is your youngest child?' is not translated" in result.stdout
     pot = (locales / "messages.pot").read_text(encoding="utf-8")
     assert "#. flow childcare, step age: ask" in pot and "#: flows/childcare.yaml:4" in pot
     assert "#. button label: at most 20 characters (WhatsApp)" in pot

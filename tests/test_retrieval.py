@@ -133,3 +133,12 @@ def test_decide_answers_when_she_types_one_of_the_entrys_own_variants() -> None:
     assert decide(unsure, t).action == "suggest"
     assert (decide(evidence([0.15, 0.12, 0.02], lexical=[t.echo_lexical, 0.1, 0.0]), t).entry) == "topic/entry-0"
     assert decide(evidence([0.15, 0.12, 0.02], dense=[t.echo_dense, 0.9, 0.8]), t).action == "answer"
+
+
+def test_ask_reports_the_flows_started_by_free_text_in_several_languages() -> None:
+    questions = {"which dutch course is right for me": "dutch-courses", "ساعدني الاقي حضانة مناسبة لطفلي": "childcare",
+                 "какие шаги чтобы признать мой диплом": "recognition", "inschrijven voor een meeloopdag": "job-shadowing",
+                 "services near me": "integration"}
+    result = ask("--json", stdin="".join(f"{q}\n" for q in questions))
+    lines = [json.loads(line) for line in result.stdout.splitlines()]
+    assert [(line["action"], line["entry"], line["topic"]) for line in lines] == [("flow", None, topic) for topic in questions.values()]

@@ -14,7 +14,7 @@ import yaml
 
 from bot import export
 from bot.conversation import Conversation
-from bot.messages import Outgoing
+from bot.messages import Kind, Outgoing
 from bot.storage import Store
 from tests.conftest import Chat
 
@@ -44,11 +44,14 @@ def check_step(step: dict[str, Any], keys: list[str | None], texts: list[str], p
 
 
 async def check_stored(scenario: dict[str, Any], store: Store) -> None:
+    """`stored:` says how many sign-ups and requests (advice flows, with consent) exist, and what
+    the last of each holds (`answers:` for the sign-up, `request:` for the request)."""
     stored = scenario.get("stored", {})
-    signups = await export.records(store, "signup")
-    assert len(signups) == stored.get("signups", 0)
-    for key, value in stored.get("answers", {}).items():
-        assert signups[-1][key] == value, key
+    for kind, count, expected in (("signup", "signups", "answers"), ("request", "requests", "request")):
+        records = await export.records(store, kind)
+        assert len(records) == stored.get(count, 0), kind
+        for key, value in stored.get(expected, {}).items():
+            assert records[-1][key] == value, key
 
 
 @pytest.mark.parametrize("path", SCENARIOS, ids=[path.stem for path in SCENARIOS])
@@ -69,7 +72,9 @@ async def test_scenario_through_conversation(path: Path, db_url: str, content, c
                 continue
             buttons = [(b.label, b.payload) for reply in shown for b in reply.buttons]
             payload = resolve(step["press"], buttons) if "press" in step else None
-            if payload is not None and ":" in payload:
+            if "location" in step:
+                shown = await chat.send(kind=Kind.LOCATION, location=tuple(step["location"]))
+            elif payload is not None and ":" in payload:
                 shown = await chat.press(payload)
             else:  # a label no longer on screen is typed, as the terminal does
                 shown = await chat(step.get("send") or step["press"])
@@ -109,7 +114,8 @@ async def test_scenario_through_chat_json(path: Path, tmp_path: Path) -> None:
     first = [line(text="hi"), line(button=f"lang:{scenario.get('language', 'en')}")]
     done = 0
     for index, steps in enumerate(batches):
-        sent = (first if index == 0 else []) + [line(button=s["press"]) if "press" in s else line(text=s["send"]) for s in steps]
+        sent = (first if index == 0 else []) + [line(button=s["press"]) if "press" in s else line(location=s["location"]) if "location" in s
+                                                else line(text=s["send"]) for s in steps]
         out = run_chat(db, sent)
         # one reply group per input line: split by the order of inputs, using the expected counts
         position = 3 if index == 0 else 0  # after onboarding: welcome, privacy notice, main menu
