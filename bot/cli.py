@@ -9,7 +9,7 @@ import sys
 from collections.abc import Sequence
 
 from bot.config import Config, load_config
-from bot.errors import WegwijsError
+from bot.errors import ConfigError, WegwijsError
 
 log = logging.getLogger("bot")
 
@@ -27,6 +27,12 @@ def build_parser() -> argparse.ArgumentParser:
     chat.add_argument("--lang", help="the client's language hint, e.g. ar (as a phone would send it)")
     chat.add_argument("--reorder-rtl", action="store_true",
                       help="reorder Arabic, Persian and Pashto for terminals that do not support right-to-left text (xterm, tmux)")
+
+    telegram = commands.add_parser("telegram", help="run the bot on Telegram (token in $TELEGRAM_TOKEN)")
+    _db_option(telegram)
+    telegram.add_argument("--webhook", metavar="URL", help="receive updates at this public https URL (behind a reverse proxy) instead of long polling")
+    telegram.add_argument("--listen", default="127.0.0.1", help="address the webhook server listens on (default 127.0.0.1)")
+    telegram.add_argument("--port", type=int, default=8443, help="port the webhook server listens on (default 8443)")
 
     db = commands.add_parser("db", help="database maintenance")
     db_commands = db.add_subparsers(dest="db_command", required=True, metavar="ACTION")
@@ -85,6 +91,8 @@ async def _run(args: argparse.Namespace, config: Config) -> int:
         return await _chat(args, config)
     if args.command == "db":
         return await _db(args, config)
+    if args.command == "telegram":
+        return await _telegram(args, config)
     if args.command == "i18n":
         return _i18n(args, config)
     if args.command == "stats":
@@ -108,6 +116,19 @@ async def _chat(args: argparse.Namespace, config: Config) -> int:
             await terminal.run_json(sys.stdin)
         else:
             await terminal.run_interactive(args.user)
+    return 0
+
+
+async def _telegram(args: argparse.Namespace, config: Config) -> int:
+    from bot.app import open_conversation
+    from bot.channels.telegram_run import run
+
+    if not config.env.telegram_token:
+        raise ConfigError("TELEGRAM_TOKEN", "is missing: set it in the environment (the token @BotFather gave you)")
+    if args.webhook and not args.webhook.startswith("https://"):
+        raise ConfigError("--webhook", f"'{args.webhook}' must be the public https:// address Telegram will post to")
+    async with open_conversation(config, args.db) as conversation:
+        await run(conversation, config, webhook=args.webhook, listen=args.listen, port=args.port)
     return 0
 
 

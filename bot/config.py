@@ -87,6 +87,7 @@ class Environment:
     database_url: str | None = None
     telegram_token: str | None = None
     telegram_api_url: str | None = None
+    telegram_webhook_secret: str | None = None
 
     @classmethod
     def from_mapping(cls, env: Mapping[str, str]) -> Environment:
@@ -94,6 +95,7 @@ class Environment:
             database_url=env.get("DATABASE_URL") or None,
             telegram_token=env.get("TELEGRAM_TOKEN") or None,
             telegram_api_url=env.get("TELEGRAM_API_URL") or None,
+            telegram_webhook_secret=env.get("TELEGRAM_WEBHOOK_SECRET") or None,
         )
 
 

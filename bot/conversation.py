@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import unicodedata
+from concurrent.futures import ThreadPoolExecutor
 
 from bot.config import Config
 from bot.content import Content
-from bot.messages import Incoming, Outgoing
+from bot.messages import Incoming, Kind, Outgoing
 from bot.reloader import ContentWatcher
 from bot.router import STAGES, offer_language
 from bot.storage import Store, UserSession
@@ -16,6 +18,10 @@ from bot.turn import Turn, outgoing
 log = logging.getLogger(__name__)
 
 KEEP = {"\n", "\t"}
+CONTACT_LOGGED = "[phone number shared]"
+NOT_COMPUTED = object()
+# One thread for all embeddings: the engine's model is shared, and one query already uses both cores.
+EMBEDDING_THREAD = ThreadPoolExecutor(max_workers=1, thread_name_prefix="embedding")  # a shared number is never written to the message log
 
 
 class Conversation:
@@ -30,19 +36,33 @@ class Conversation:
         if self.watcher is not None:
             self.content = await self.watcher.poll(self.content)
         try:
+            content = self.content
+            evidence = await self._evidence(incoming, content)
             async with self.store.user_session(incoming.channel, incoming.user) as session:
                 if not await session.mark_processed(incoming.channel, incoming.message_id):
                     log.info("duplicate message skipped channel=%s id=%s", incoming.channel, incoming.message_id)
                     return []
-                return await self._route(incoming, session)
+                return await self._route(incoming, session, content, evidence)
         except Exception:
             log.exception("could not handle message channel=%s id=%s", incoming.channel, incoming.message_id)
             return await self._apologise(incoming)
 
-    async def _route(self, incoming: Incoming, session: UserSession) -> list[Outgoing]:
+    async def _evidence(self, incoming: Incoming, content: Content) -> object:
+        """Embed her question before taking her lock and the database: the embedding runs in its own
+        thread (the engine releases the GIL), so other women's messages are stored meanwhile."""
+        if incoming.kind is not Kind.TEXT or incoming.text.lstrip().startswith("/"):
+            return NOT_COMPUTED
+        text = clean_text(incoming.text, self.config.settings.limits.max_message_chars)[0]
+        if not text:
+            return NOT_COMPUTED
+        return await asyncio.get_running_loop().run_in_executor(EMBEDDING_THREAD, content.retriever.evidence, text)
+
+    async def _route(self, incoming: Incoming, session: UserSession, content: Content, evidence: object = NOT_COMPUTED) -> list[Outgoing]:
         text, too_long = clean_text(incoming.text, self.config.settings.limits.max_message_chars)
-        turn = Turn(incoming, session, self.content, self.config.settings, text=text)
-        session.log("in", incoming.kind.value, incoming.payload or text)
+        turn = Turn(incoming, session, content, self.config.settings, text=text)
+        if evidence is not NOT_COMPUTED:
+            turn.__dict__["evidence"] = evidence  # Turn.evidence is a cached_property: already known
+        session.log("in", incoming.kind.value, incoming.payload or (CONTACT_LOGGED if incoming.kind is Kind.CONTACT else text))
         if too_long:
             turn.say("message-too-long", limit=self.config.settings.limits.max_message_chars)
         for stage in STAGES:
@@ -55,16 +75,25 @@ class Conversation:
         log.info("handled channel=%s id=%s replies=%s", incoming.channel, incoming.message_id, [reply.key for reply in replies])
         return replies
 
+    def group_notice(self) -> str:
+        """What the bot says once in a group it was added to, before it leaves (default language)."""
+        return self.content.catalogs.get(self.config.settings.default_language, "group-not-allowed").text
+
     async def _apologise(self, incoming: Incoming) -> list[Outgoing]:
         """Keep what she sent if the database still works, and answer kindly in her language."""
         language = self.config.settings.default_language
+        first_time = True
         try:
             async with self.store.user_session(incoming.channel, incoming.user) as session:
                 language = session.user.language or language
-                if await session.mark_processed(incoming.channel, incoming.message_id):
-                    session.log("in", incoming.kind.value, incoming.payload or clean_text(incoming.text, self.config.settings.limits.max_message_chars)[0])
+                first_time = await session.mark_processed(incoming.channel, incoming.message_id)
+                if first_time:
+                    text = CONTACT_LOGGED if incoming.kind is Kind.CONTACT else clean_text(incoming.text, self.config.settings.limits.max_message_chars)[0]
+                    session.log("in", incoming.kind.value, incoming.payload or text)
         except Exception:
             log.exception("could not record the message after an error channel=%s id=%s", incoming.channel, incoming.message_id)
+        if not first_time:  # a redelivered message that already got the apology
+            return []
         text = self.content.catalogs.get(language, "error-sorry", numbers=", ".join(self.config.settings.emergency_numbers))
         return [outgoing(incoming.user, text.text, (), "error-sorry", text.language)]
 

@@ -157,6 +157,8 @@ def answer_value(turn: Turn, step: Step) -> str | None:
     if payload is not None:
         value = payload[len(ANSWER):] if payload.startswith(ANSWER) else None
         return value if value in choices else None
+    if step.type == "phone" and turn.incoming.kind is Kind.CONTACT:  # she shared her number with a button
+        return validate("phone", turn.incoming.text)
     if step.type == "area":
         if turn.incoming.kind is Kind.LOCATION and turn.incoming.location:
             return "geo:%.5f,%.5f" % turn.incoming.location

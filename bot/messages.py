@@ -10,6 +10,8 @@ class Kind(StrEnum):
     TEXT = "text"
     BUTTON = "button"
     LOCATION = "location"
+    CONTACT = "contact"      # a phone number she chose to share (text = the number)
+    EDITED = "edited"        # she changed a message she sent earlier (its new text is not read)
     VOICE = "voice"
     IMAGE = "image"
     DOCUMENT = "document"
@@ -48,3 +50,4 @@ class Outgoing:
     buttons: tuple[Button, ...] = field(default_factory=tuple)
     key: str | None = None
     rtl: bool = False
+    action: str | None = None  # something for the channel to do instead of saying: "clear-chat"

@@ -9,13 +9,15 @@ from collections.abc import Awaitable, Callable
 
 from bot import flowrun, menus, nearby
 from bot.i18n import native_name
-from bot.messages import Kind
+from bot.messages import Kind, Outgoing
 from bot.retrieval import Decision, decide
 from bot.turn import Turn
 
 Stage = Callable[[Turn], Awaitable[bool]]
 
 PENDING = "pending"
+CLEAR_CHAT = "clear-chat"
+CLEARABLE_CHANNELS = frozenset({"telegram"})  # channels whose app lets the bot delete a chat's messages
 OFFERED = "offered_languages"
 
 
@@ -83,6 +85,12 @@ async def pending(turn: Turn) -> bool:
         turn.say("cancelled")
         menus.main_menu(turn)
         return True
+    if waiting == "clear" and turn.incoming.payload in ("clear:yes", "clear:no"):
+        if turn.incoming.payload == "clear:yes":
+            turn.replies.append(Outgoing(turn.incoming.user, "", key=CLEAR_CHAT, action=CLEAR_CHAT))
+        else:
+            turn.say("clear-kept", turn.button("button-menu", menus.MENU))
+        return True
     if waiting != "forget" or turn.incoming.payload not in ("forget:yes", "forget:no"):
         return False
     if turn.incoming.payload == "forget:yes":
@@ -130,6 +138,12 @@ async def flows(turn: Turn) -> bool:
 async def other_kinds(turn: Turn) -> bool:
     if turn.incoming.kind in (Kind.TEXT, Kind.BUTTON):
         return False
+    if turn.incoming.kind is Kind.EDITED:
+        turn.say("edited-ignored")
+        return True
+    if turn.incoming.kind is Kind.CONTACT:  # outside a phone question: not needed, and not kept in a case
+        turn.say("contact-not-needed", turn.button("button-menu", menus.MENU))
+        return True
     if turn.incoming.kind is Kind.LOCATION and turn.incoming.location:  # outside a flow: what is near her
         nearby.show(turn, "geo:%.5f,%.5f" % turn.incoming.location)
         menus.main_menu(turn)
@@ -197,7 +211,11 @@ async def _menu(turn: Turn) -> None:
 
 
 async def _help(turn: Turn) -> None:
-    turn.say("help", turn.button("button-menu", menus.MENU), days=turn.settings.retention.messages_days)
+    if turn.incoming.channel in CLEARABLE_CHANNELS:  # /clear (this phone) next to /forget (our records)
+        turn.say("help", days=turn.settings.retention.messages_days)
+        turn.say("help-clear", turn.button("button-menu", menus.MENU))
+    else:
+        turn.say("help", turn.button("button-menu", menus.MENU), days=turn.settings.retention.messages_days)
 
 
 async def _language(turn: Turn) -> None:
@@ -214,6 +232,15 @@ async def _cancel(turn: Turn) -> None:
     menus.main_menu(turn)
 
 
+async def _clear(turn: Turn) -> None:
+    """Delete this chat's messages from her phone (channels that can), after she confirms."""
+    if turn.incoming.channel not in CLEARABLE_CHANNELS:
+        turn.say("clear-unsupported", turn.button("button-menu", menus.MENU))
+        return
+    turn.state[PENDING] = "clear"
+    turn.say("clear-confirm", turn.button("button-clear-yes", "clear:yes"), turn.button("button-no", "clear:no"))
+
+
 async def _forget(turn: Turn) -> None:
     turn.state[PENDING] = "forget"
     turn.say("forget-confirm", turn.button("button-forget-yes", "forget:yes"), turn.button("button-forget-no", "forget:no"))
@@ -221,7 +248,7 @@ async def _forget(turn: Turn) -> None:
 
 COMMANDS: dict[str, Callable[[Turn], Awaitable[None]]] = {
     "start": _start, "menu": _menu, "help": _help, "language": _language,
-    "human": human, "cancel": _cancel, "forget": _forget,
+    "human": human, "cancel": _cancel, "forget": _forget, "clear": _clear,
 }
 
 STAGES: tuple[Stage, ...] = (safety, onboarding, pending, commands, flows, other_kinds, buttons, empty, knowledge, fallback)

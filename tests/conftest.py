@@ -81,9 +81,10 @@ def conversation(store: Store, content: Content, config: Config) -> Conversation
 class Chat:
     """Talk to the bot as one woman: ``await chat("text")`` or ``await chat.press("payload")``."""
 
-    def __init__(self, conversation: Conversation, user: str = "amina") -> None:
+    def __init__(self, conversation: Conversation, user: str = "amina", channel: str = "test") -> None:
         self.conversation = conversation
         self.user = user
+        self.channel = channel
         self._count = 0
 
     async def __call__(self, text: str, **kwargs: object) -> list[Outgoing]:
@@ -97,6 +98,7 @@ class Chat:
 
         self._count += 1
         kwargs.setdefault("message_id", f"{self.user}-{self._count}")
+        kwargs.setdefault("channel", self.channel)
         message: Incoming = make_message(user=self.user, **kwargs)  # type: ignore[arg-type]
         return await self.conversation.handle(message)
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import shutil
 import subprocess
 import sys
@@ -24,7 +25,7 @@ def test_help_lists_the_commands() -> None:
 def test_db_upgrade_creates_the_schema(tmp_path: Path) -> None:
     result = wegwijs("db", "upgrade", "--db", str(tmp_path / "x.db"))
     assert result.returncode == 0, result.stderr
-    assert "revision 0003" in result.stdout
+    assert "revision 0004" in result.stdout
     assert (tmp_path / "x.db").exists()
 
 
@@ -124,3 +125,17 @@ def test_python_dash_m_and_console_script_agree() -> None:
     script = Path(sys.executable).parent / "wegwijs"
     result = subprocess.run([str(script), "--help"], capture_output=True, text=True, cwd=ROOT, timeout=60)
     assert result.returncode == 0 and "chat" in result.stdout
+
+
+def test_telegram_without_a_token_says_which_variable_to_set(tmp_path: Path) -> None:
+    env = {key: value for key, value in os.environ.items() if not key.startswith("TELEGRAM")}
+    result = subprocess.run([sys.executable, "-m", "bot", "telegram", "--db", str(tmp_path / "t.db")], cwd=ROOT,
+                            capture_output=True, text=True, timeout=120, env=env)
+    assert result.returncode == 2 and "TELEGRAM_TOKEN" in result.stderr and "Traceback" not in result.stderr
+
+
+def test_telegram_webhook_must_be_https(tmp_path: Path) -> None:
+    env = {**os.environ, "TELEGRAM_TOKEN": "1:x"}
+    result = subprocess.run([sys.executable, "-m", "bot", "telegram", "--webhook", "http://example.org/x", "--db", str(tmp_path / "t.db")],
+                            cwd=ROOT, capture_output=True, text=True, timeout=120, env=env)
+    assert result.returncode == 2 and "https://" in result.stderr

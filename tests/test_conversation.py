@@ -341,3 +341,41 @@ async def test_logs_never_contain_her_words(chat: Chat, caplog, monkeypatch) -> 
     await chat("secret words about Karim")
     assert "index exploded" in caplog.text  # the traceback is there …
     assert "Karim" not in caplog.text and "0470" not in caplog.text  # … her words are not
+
+
+async def test_a_shared_phone_number_outside_a_question_is_not_kept(chat: Chat, store: Store) -> None:
+    await chat.onboard("en")
+    assert keys(await chat.send(kind=Kind.CONTACT, text="+32470123456")) == ["contact-not-needed"]
+    logged = [m.text for m in await store.recent_messages("test", chat.user, 50)]
+    assert not any("470123456" in text for text in logged)
+
+
+async def test_a_shared_phone_number_answers_the_phone_question(chat: Chat) -> None:
+    await chat.onboard("en")
+    for step in ("flow:job-shadowing", "answer:yes"):
+        await chat.press(step)
+    await chat("Amina")
+    assert keys(await chat.press("answer:phone")) == ["ask:phone"]
+    assert keys(await chat.send(kind=Kind.CONTACT, text="+32 470 12 34 56")) == ["ask:languages"]
+
+
+async def test_edited_message_gets_a_note(chat: Chat) -> None:
+    await chat.onboard("en")
+    assert keys(await chat.send(kind=Kind.EDITED)) == ["edited-ignored"]
+
+
+async def test_clear_asks_first_and_only_where_the_app_allows_it(conversation: Conversation) -> None:
+    telegram = Chat(conversation, user="t1")
+    telegram.channel = "telegram"
+    await telegram.onboard("en")
+    assert keys(await telegram("/help")) == ["help", "help-clear"]
+    assert keys(await telegram("/clear")) == ["clear-confirm"]
+    done = await telegram.press("clear:yes")
+    assert [(r.key, r.action, r.text) for r in done] == [("clear-chat", "clear-chat", "")]
+    assert keys(await telegram("/clear")) == ["clear-confirm"]
+    assert keys(await telegram.press("clear:no")) == ["clear-kept"]
+    whatsapp = Chat(conversation, user="w1")
+    whatsapp.channel = "whatsapp"
+    await whatsapp.onboard("en")
+    assert keys(await whatsapp("/clear")) == ["clear-unsupported"]
+    assert keys(await whatsapp("/help")) == ["help"]

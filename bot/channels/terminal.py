@@ -101,6 +101,9 @@ class Terminal:
     def _show(self, replies: list[Outgoing]) -> None:
         number = 0
         for reply in replies:
+            if reply.action:  # e.g. clear-chat: a terminal has nothing to delete
+                self.out.write(f"\n({reply.action})\n")
+                continue
             self.out.write("\n" + self._visual(render_plain(reply.text)) + "\n")
             for button in reply.buttons:
                 number += 1
@@ -156,12 +159,13 @@ def parse_json_line(line: str) -> tuple[str, Kind, dict[str, Any]]:
 
 
 def to_json(reply: Outgoing) -> dict[str, Any]:
-    return {
+    line = {
         "to": reply.recipient,
         "text": reply.text,
         "buttons": [{"label": button.label, "payload": button.payload} for button in reply.buttons],
         "key": reply.key,
     }
+    return {**line, "action": reply.action} if reply.action else line
 
 
 def render_plain(text: str) -> str:

@@ -21,7 +21,9 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, async_sessionma
 from bot.errors import StorageError
 from bot.storage import migrate
 from bot.storage.engine import create_engine, is_sqlite
-from bot.storage.models import ConversationState, Feedback, MessageLog, ProcessedMessage, Record, Unanswered, User
+from bot.storage.models import ChatMessage, ConversationState, Feedback, MessageLog, ProcessedMessage, Record, Unanswered, User
+
+CHAT_MESSAGES_KEPT = timedelta(hours=48)  # Telegram lets a bot delete messages of the last 48 hours only
 
 
 def now() -> datetime:
@@ -89,7 +91,7 @@ class UserSession:
             await self._connection.execute(insert(MessageLog), self._logs)
         await self._connection.execute(
             update(User).where(User.id == self.user.id).values(
-                language=self.user.language, consent_at=self.user.consent_at, last_seen=stamp, active=self.user.active)
+                language=self.user.language, consent_at=self.user.consent_at, last_seen=stamp, active=True)  # she wrote: reachable
         )
         data = json.dumps(self.state, ensure_ascii=False, sort_keys=True)
         if data != self._saved_state:
@@ -199,6 +201,33 @@ class Store:
                 result[name] = (await session.execute(select(func.count()).select_from(model))).scalar_one()
             return result
 
+    async def set_active(self, channel: str, channel_ref: str, active: bool) -> None:
+        """False when she blocked the bot (nothing is sent to her until she writes again)."""
+        async with self._writer(), self._sessions() as session, session.begin():
+            await session.execute(update(User).where(User.channel == channel, User.channel_ref == channel_ref).values(active=active))
+
+    async def remember_chat_messages(self, channel: str, channel_ref: str, message_ids: list[str]) -> None:
+        """Ids (never texts) of messages in her chat, so that /clear can delete them from her phone."""
+        if not message_ids:
+            return
+        async with self._writer(), self._sessions() as session, session.begin():
+            user_id = (await session.execute(select(User.id).where(User.channel == channel, User.channel_ref == channel_ref))).scalar()
+            if user_id is not None:
+                stamp = now()
+                await session.execute(insert(ChatMessage), [{"user_id": user_id, "message_id": m, "created_at": stamp} for m in message_ids])
+
+    async def chat_messages(self, channel: str, channel_ref: str, since: datetime) -> list[str]:
+        async with self._sessions() as session:
+            query = (select(ChatMessage.message_id).join(User, User.id == ChatMessage.user_id)
+                     .where(User.channel == channel, User.channel_ref == channel_ref, ChatMessage.created_at >= since)
+                     .order_by(ChatMessage.id))
+            return list((await session.execute(query)).scalars().all())
+
+    async def forget_chat_messages(self, channel: str, channel_ref: str) -> None:
+        async with self._writer(), self._sessions() as session, session.begin():
+            user_id = select(User.id).where(User.channel == channel, User.channel_ref == channel_ref).scalar_subquery()
+            await session.execute(delete(ChatMessage).where(ChatMessage.user_id == user_id))
+
     async def purge_expired(self, messages_days: int, inactive_user_days: int, at: datetime | None = None) -> dict[str, int]:
         """Delete messages and processed ids past retention, and women silent for too long."""
         at = at or now()
@@ -208,6 +237,7 @@ class Store:
             messages = await session.execute(delete(MessageLog).where(MessageLog.created_at < message_cutoff))
             processed = await session.execute(delete(ProcessedMessage).where(ProcessedMessage.created_at < message_cutoff))
             await session.execute(delete(Unanswered).where(Unanswered.created_at < message_cutoff))
+            await session.execute(delete(ChatMessage).where(ChatMessage.created_at < at - CHAT_MESSAGES_KEPT))
             users = await session.execute(delete(User).where(User.last_seen < user_cutoff))
         return {"messages": messages.rowcount, "processed": processed.rowcount, "users": users.rowcount}
 

@@ -1,0 +1,206 @@
+"""Telegram with python-telegram-bot 22: thin handlers that turn updates into core messages and the
+core's replies into Bot API calls (HTML, split at 4,096 characters, inline keyboards)."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import os
+import weakref
+from datetime import datetime, timedelta, timezone
+
+# Opt in to python-telegram-bot's coming behaviour (time periods as timedelta) instead of a
+# deprecation warning on every RetryAfter; must be set before the library reads it.
+os.environ.setdefault("PTB_TIMEDELTA", "true")
+
+from telegram import BotCommand, LinkPreviewOptions, Message, Update  # noqa: E402
+from telegram.constants import ChatMemberStatus, ChatType, ParseMode
+from telegram.error import BadRequest, Forbidden, NetworkError, RetryAfter, TelegramError
+from telegram.ext import AIORateLimiter, Application, CallbackQueryHandler, ChatMemberHandler, ContextTypes, MessageHandler, filters
+
+from bot.channels.telegram_render import keyboard, split, to_html
+from bot.conversation import Conversation
+from bot.messages import Incoming, Kind, Outgoing
+
+log = logging.getLogger(__name__)
+
+CHANNEL = "telegram"
+COMMANDS = ("start", "menu", "help", "language", "human", "cancel", "clear", "forget")
+BACKOFF = (1.0, 2.0, 4.0)     # seconds between attempts after a network error
+DELETABLE = timedelta(hours=48)
+UPDATES = [Update.MESSAGE, Update.EDITED_MESSAGE, Update.CALLBACK_QUERY, Update.MY_CHAT_MEMBER]
+
+
+class TelegramChannel:
+    def __init__(self, conversation: Conversation, token: str, api_url: str | None = None,
+                 desk_chat_id: int | None = None, concurrent_updates: int = 64, telegram_limits: bool = True) -> None:
+        """``telegram_limits=False`` lifts the 30 messages per second Telegram allows a bot overall
+        (only for benchmarks against the local fake, which measure the bot's own capacity)."""
+        self.conversation = conversation
+        self.store = conversation.store
+        self.desk_chat_id = desk_chat_id
+        self._long_payloads: dict[str, str] = {}
+        self._chats: weakref.WeakValueDictionary[int, asyncio.Lock] = weakref.WeakValueDictionary()
+        limiter = AIORateLimiter(max_retries=3) if telegram_limits else AIORateLimiter(overall_max_rate=0, group_max_rate=0, max_retries=3)
+        builder = Application.builder().token(token).rate_limiter(limiter).concurrent_updates(concurrent_updates)
+        if api_url:
+            builder = builder.base_url(api_url).base_file_url(api_url.replace("/bot", "/file/bot"))
+        self.application = builder.build()
+        private = filters.ChatType.PRIVATE
+        self.application.add_handler(ChatMemberHandler(self.on_my_chat_member, ChatMemberHandler.MY_CHAT_MEMBER))
+        self.application.add_handler(CallbackQueryHandler(self.on_callback))
+        self.application.add_handler(MessageHandler(filters.UpdateType.EDITED_MESSAGE & private, self.on_edited))
+        self.application.add_handler(MessageHandler(filters.UpdateType.MESSAGE & private, self.on_message))
+        self.application.add_error_handler(self.on_error)
+
+    # Handlers: convert, delegate, deliver -----------------------------------------------------
+
+    async def on_message(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+        message = update.message
+        if message is not None:
+            await self.process(message.chat.id, to_incoming(message), her_message=message.message_id)
+
+    async def on_edited(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+        message = update.edited_message
+        if message is not None:
+            edited = int((message.edit_date or message.date).timestamp())
+            await self.process(message.chat.id, Incoming(CHANNEL, str(message.chat.id), f"{message.chat.id}:{message.message_id}:edit:{edited}",
+                                                         Kind.EDITED, language_hint=_language(message)))
+
+    async def on_callback(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+        query = update.callback_query
+        if query is None:
+            return
+        await _quietly(query.answer())  # the spinner on her button stops at once
+        chat = query.message.chat if query.message else None
+        if chat is None or chat.type != ChatType.PRIVATE:
+            return
+        if query.message is not None and isinstance(query.message, Message):
+            await _quietly(query.edit_message_reply_markup(reply_markup=None))  # a used keyboard goes away
+        payload = self._long_payloads.get(query.data or "", query.data or "")
+        await self.process(chat.id, Incoming(CHANNEL, str(chat.id), f"cb:{query.id}", Kind.BUTTON, payload=payload,
+                                             language_hint=query.from_user.language_code if query.from_user else None))
+
+    async def on_my_chat_member(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+        change = update.my_chat_member
+        if change is None:
+            return
+        chat, status = change.chat, change.new_chat_member.status
+        if chat.type == ChatType.PRIVATE:
+            if status in (ChatMemberStatus.BANNED, ChatMemberStatus.LEFT):
+                await self.store.set_active(CHANNEL, str(chat.id), False)
+                log.info("a woman blocked the bot: marked inactive")
+            return
+        if status in (ChatMemberStatus.MEMBER, ChatMemberStatus.ADMINISTRATOR) and chat.id != self.desk_chat_id:
+            log.info("added to a group that is not the desk: saying so and leaving chat=%s", chat.id)
+            await _quietly(context.bot.send_message(chat.id, self.conversation.group_notice()))
+            await _quietly(context.bot.leave_chat(chat.id))
+
+    async def on_error(self, update: object, context: ContextTypes.DEFAULT_TYPE) -> None:
+        log.error("error while handling a Telegram update", exc_info=context.error)
+
+    # Delivery ---------------------------------------------------------------------------------
+
+    async def process(self, chat_id: int, incoming: Incoming, her_message: int | None = None) -> None:
+        """Handle one message and send the replies; one chat at a time, so replies keep their order."""
+        lock = self._chats.get(chat_id)
+        if lock is None:
+            lock = self._chats[chat_id] = asyncio.Lock()
+        async with lock:
+            replies = await self.conversation.handle(incoming)
+            await self.deliver(chat_id, replies, [str(her_message)] if her_message is not None else [])
+
+    async def deliver(self, chat_id: int, replies: list[Outgoing], seen: list[str] | None = None) -> None:
+        """Send the replies; the ids of her message and of what was sent are stored in one go (for /clear)."""
+        ids = list(seen or [])
+        for reply in replies:
+            if reply.action == "clear-chat":
+                await self.store.remember_chat_messages(CHANNEL, str(chat_id), ids)
+                ids = []
+                await self.clear(chat_id)
+                continue
+            parts = split(reply.text)
+            for index, part in enumerate(parts):
+                markup = keyboard(reply.buttons, self._long_payloads) if index == len(parts) - 1 else None
+                message_id = await self.send(chat_id, part, markup)
+                if message_id is None:
+                    break
+                ids.append(str(message_id))
+            else:
+                continue
+            break
+        await self.store.remember_chat_messages(CHANNEL, str(chat_id), ids)
+
+    async def send(self, chat_id: int, text: str, markup: object | None) -> int | None:
+        """Send one message: the id, or None when she cannot be reached (blocked, or still failing)."""
+        bot = self.application.bot
+        for attempt, pause in enumerate((*BACKOFF, None)):
+            try:
+                message = await bot.send_message(chat_id, to_html(text), parse_mode=ParseMode.HTML, reply_markup=markup,  # type: ignore[arg-type]
+                                                 link_preview_options=LinkPreviewOptions(is_disabled=True))
+                return message.message_id
+            except Forbidden:
+                await self.store.set_active(CHANNEL, str(chat_id), False)
+                log.info("cannot write to a woman who blocked the bot: marked inactive")
+                return None
+            except BadRequest as error:  # e.g. HTML Telegram refuses: send the words without formatting
+                log.warning("Telegram refused a message (%s): sending it as plain text", error.message)
+                message = await bot.send_message(chat_id, text, reply_markup=markup)  # type: ignore[arg-type]
+                return message.message_id
+            except RetryAfter as error:
+                pause = float(error.retry_after if isinstance(error.retry_after, (int, float)) else error.retry_after.total_seconds())
+            except NetworkError as error:
+                log.warning("network error sending to Telegram (attempt %d): %s", attempt + 1, type(error).__name__)
+            if pause is None:
+                break
+            await asyncio.sleep(pause)
+        log.error("giving up sending a message after %d attempts", len(BACKOFF) + 1)
+        return None
+
+    async def clear(self, chat_id: int) -> None:
+        """Delete from her phone what Telegram still lets a bot delete (48 hours, both sides)."""
+        since = datetime.now(timezone.utc) - DELETABLE
+        ids = sorted({int(m) for m in await self.store.chat_messages(CHANNEL, str(chat_id), since)})
+        for start in range(0, len(ids), 100):
+            await _quietly(self.application.bot.delete_messages(chat_id, ids[start:start + 100]))
+        await self.store.forget_chat_messages(CHANNEL, str(chat_id))
+        log.info("cleared a chat on request: %d messages", len(ids))
+
+    async def set_commands(self) -> None:
+        """The command menu in each of her languages (Telegram picks it by the app's language)."""
+        catalogs = self.conversation.content.catalogs
+        settings = self.conversation.config.settings
+        for language in (None, *settings.languages):
+            texts = [BotCommand(name, catalogs.get(language or settings.default_language, f"command-{name}").text) for name in COMMANDS]
+            await self.application.bot.set_my_commands(texts, language_code=language)
+
+
+def to_incoming(message: Message) -> Incoming:
+    """A private-chat message as the core sees it (kind, text, location, her app's language)."""
+    base = {"channel": CHANNEL, "user": str(message.chat.id), "message_id": f"{message.chat.id}:{message.message_id}",
+            "language_hint": _language(message)}
+    if message.text is not None:
+        return Incoming(kind=Kind.TEXT, text=message.text, **base)
+    if message.location is not None:
+        return Incoming(kind=Kind.LOCATION, location=(message.location.latitude, message.location.longitude), **base)
+    if message.contact is not None:
+        return Incoming(kind=Kind.CONTACT, text=message.contact.phone_number, **base)
+    if message.voice is not None or message.audio is not None or message.video_note is not None:
+        return Incoming(kind=Kind.VOICE, **base)
+    if message.photo:
+        return Incoming(kind=Kind.IMAGE, **base)
+    if message.document is not None:
+        return Incoming(kind=Kind.DOCUMENT, **base)
+    return Incoming(kind=Kind.OTHER, **base)  # stickers, videos, polls …
+
+
+def _language(message: Message) -> str | None:
+    return message.from_user.language_code if message.from_user else None
+
+
+async def _quietly(call: object) -> None:
+    """A courtesy call (answer a callback, remove a keyboard, leave a group) whose failure changes nothing."""
+    try:
+        await call  # type: ignore[misc]
+    except TelegramError as error:
+        log.debug("Telegram call failed: %s", error)

@@ -1,0 +1,138 @@
+"""A local fake of the Telegram Bot API on 127.0.0.1: it records every method call, serves queued
+updates to getUpdates, answers like Telegram does, and can be told to fail (403, 429, 400)."""
+
+from __future__ import annotations
+
+import itertools
+import json
+import threading
+import time
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+from urllib.parse import parse_qsl, urlparse
+
+TOKEN = "123456:TEST-token"
+BOT = {"id": 1000, "is_bot": True, "first_name": "Wegwijs", "username": "wegwijs_test_bot",
+       "can_join_groups": True, "can_read_all_group_messages": False, "supports_inline_queries": False}
+
+
+class FakeTelegram:
+    def __init__(self) -> None:
+        self.calls: list[tuple[str, dict[str, Any]]] = []
+        self.updates: list[dict[str, Any]] = []
+        self.failures: dict[str, list[dict[str, Any]]] = {}
+        self.sent_at: dict[int, float] = {}       # message_id -> time sendMessage was called
+        self._ids = itertools.count(5000)
+        self._lock = threading.Lock()
+        self._server = ThreadingHTTPServer(("127.0.0.1", 0), self._handler())
+        self._server.daemon_threads = True
+        self._server.handle_error = lambda request, address: None  # a client gone mid-reply (shutdown) is no error here
+        self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
+
+    @property
+    def api_url(self) -> str:
+        return f"http://127.0.0.1:{self._server.server_port}/bot"
+
+    def __enter__(self) -> FakeTelegram:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._server.shutdown()
+        self._server.server_close()
+
+    def push(self, *updates: dict[str, Any]) -> None:
+        with self._lock:
+            self.updates.extend(updates)
+
+    def fail(self, method: str, *responses: dict[str, Any]) -> None:
+        """The next calls of `method` get these error bodies, e.g. {"error_code": 403, ...}."""
+        self.failures.setdefault(method, []).extend(responses)
+
+    def called(self, method: str) -> list[dict[str, Any]]:
+        with self._lock:
+            return [params for name, params in self.calls if name == method]
+
+    def wait_for(self, method: str, count: int = 1, timeout: float = 30.0) -> list[dict[str, Any]]:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            found = self.called(method)
+            if len(found) >= count:
+                return found
+            time.sleep(0.02)
+        seen = [name for name, _ in self.calls if name != "getUpdates"]
+        raise AssertionError(f"expected {count} {method} call(s), got {len(self.called(method))}; calls: {seen}")
+
+    # The Bot API ---------------------------------------------------------------------------
+
+    def answer(self, method: str, params: dict[str, Any]) -> tuple[int, dict[str, Any]]:
+        with self._lock:
+            self.calls.append((method, params))
+            failure = self.failures.get(method, [])
+            if failure:
+                error = failure.pop(0)
+                return error.get("error_code", 400), {"ok": False, **error}
+        if method == "getMe":
+            return 200, {"ok": True, "result": BOT}
+        if method == "getUpdates":
+            return 200, {"ok": True, "result": self._next_updates(params)}
+        if method in ("sendMessage", "editMessageText"):
+            message_id = next(self._ids)
+            self.sent_at[message_id] = time.perf_counter()
+            chat = {"id": int(params["chat_id"]), "type": "private" if int(params["chat_id"]) > 0 else "supergroup", "first_name": "A"}
+            return 200, {"ok": True, "result": {"message_id": message_id, "date": int(time.time()), "chat": chat,
+                                                "from": BOT, "text": params.get("text", "")}}
+        return 200, {"ok": True, "result": True}
+
+    def _next_updates(self, params: dict[str, Any]) -> list[dict[str, Any]]:
+        offset = int(params.get("offset") or 0)
+        deadline = time.monotonic() + min(float(params.get("timeout") or 0), 0.2)
+        while True:
+            with self._lock:
+                self.updates = [u for u in self.updates if u["update_id"] >= offset]
+                ready = self.updates[:int(params.get("limit") or 100)]
+            if ready or time.monotonic() >= deadline:
+                return ready
+            time.sleep(0.01)
+
+    def _handler(self) -> type[BaseHTTPRequestHandler]:
+        fake = self
+
+        class Handler(BaseHTTPRequestHandler):
+            protocol_version = "HTTP/1.1"  # keep-alive, as Telegram's servers do
+
+            def do_POST(self) -> None:  # noqa: N802 - http.server's naming
+                path = urlparse(self.path).path
+                if not path.startswith(f"/bot{TOKEN}/"):
+                    self._reply(404, {"ok": False, "error_code": 404, "description": "Not Found"})
+                    return
+                body = self.rfile.read(int(self.headers.get("Content-Length") or 0)).decode()
+                status, payload = fake.answer(path.rsplit("/", 1)[1], parse_body(body, self.headers.get("Content-Type", "")))
+                self._reply(status, payload)
+
+            do_GET = do_POST  # noqa: N815
+
+            def _reply(self, status: int, payload: dict[str, Any]) -> None:
+                data = json.dumps(payload).encode()
+                self.send_response(status)
+                self.send_header("Content-Type", "application/json")
+                self.send_header("Content-Length", str(len(data)))
+                self.end_headers()
+                self.wfile.write(data)
+
+            def log_message(self, *args: object) -> None:
+                pass
+
+        return Handler
+
+
+def parse_body(body: str, content_type: str) -> dict[str, Any]:
+    """JSON bodies, or form fields whose object/array values are JSON (as python-telegram-bot sends)."""
+    if not body:
+        return {}
+    if content_type.startswith("application/json"):
+        return json.loads(body)
+    params: dict[str, Any] = {}
+    for key, value in parse_qsl(body, keep_blank_values=True):
+        params[key] = json.loads(value) if value[:1] in "[{" else value
+    return params
