@@ -108,6 +108,13 @@ async def test_first_message_gets_welcome_with_language_buttons_as_telegram_html
     assert sum(len(row) for row in rows) == 11 and all(len(row) <= 2 for row in rows)
 
 
+async def test_start_command_from_a_new_woman_gets_the_language_menu(telegram: Bot, content) -> None:
+    telegram.fake.push(payload("update_command_start_entities.json"))
+    await telegram.start()
+    [call] = await telegram.wait_for("sendMessage")
+    assert call["chat_id"] == "714862471" and call["text"] == to_html(catalog(content, "welcome"))
+
+
 async def test_command_menu_is_set_in_every_language(telegram: Bot, content) -> None:
     await telegram.start()
     calls = telegram.fake.called("setMyCommands")
