@@ -33,14 +33,33 @@ from bot.storage import Store  # noqa: E402
 LANGUAGES = ["nl", "en", "fr", "ar", "tr", "fa", "ps", "ti", "so", "uk", "ru"]
 
 
-def script(content: Content, language: str, count: int, rng: random.Random) -> list[tuple[str, str | None]]:
-    """What one woman sends: onboarding, then menus, topics, answers and free-text questions."""
-    questions = [q for entry in content.knowledge.entries.values() for q in entry.answers.get(language, entry.answers["en"]).questions]
+def _held_out() -> dict[str, list[str]]:
+    """Free text comes from the held-out questions of tests/data/eval (in-scope and off-topic), as
+    women type them, not from the entries' own variants (which retrieval recognises without embedding)."""
+    import yaml
+
+    found: dict[str, list[str]] = {}
+    for path in sorted((ROOT / "tests" / "data" / "eval").glob("*.yaml")):
+        for item in yaml.safe_load(path.read_text(encoding="utf-8")) or []:
+            found.setdefault(item["lang"], []).append(item["q"])
+    return found
+
+
+HELD_OUT = _held_out()
+
+
+def script(content: Content, language: str, count: int, rng: random.Random, unique: bool = True) -> list[tuple[str, str | None]]:
+    """What one woman sends: onboarding, then menus, topics, answers and free-text questions. With
+    ``unique`` every free-text question gets a number, so none is answered from the question cache
+    (the worst case: every question embedded)."""
+    questions = HELD_OUT.get(language) or [q for entry in content.knowledge.entries.values()
+                                          for q in entry.answers.get(language, entry.answers["en"]).questions]
     steps: list[tuple[str, str | None]] = [("hello", None), ("", f"lang:{language}")]
     while len(steps) < count:
         roll = rng.random()
         if roll < 0.5:
-            steps.append((rng.choice(questions), None))
+            question = rng.choice(questions)
+            steps.append((f"{question} {rng.randrange(10**6)}" if unique else question, None))
         elif roll < 0.7:
             steps.append(("", f"topic:{rng.choice(content.knowledge.topics).id}"))
         elif roll < 0.85:

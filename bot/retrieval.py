@@ -10,7 +10,8 @@ example vetoes answers that are closer to it than to any entry."""
 from __future__ import annotations
 
 import math
-from collections import Counter
+import threading
+from collections import Counter, OrderedDict
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -19,6 +20,9 @@ import numpy as np
 from bot.classifier import SoftmaxClassifier, Training
 from bot.embedder import Embedder, EmbeddingCache
 from bot.knowledge import KnowledgeBase, normalise
+
+
+EVIDENCE_CACHE = 4096  # questions; about 6 MB of vectors at most
 
 
 @dataclass(frozen=True)
@@ -87,6 +91,8 @@ class Retriever:
         self._default_idf = math.log(1 + len(self._words))
         self._variant_weight = [sum(self._idf[word] for word in words) for words in self._words]
         self._offtopic_texts = list(knowledge.offtopic)
+        self._cache: OrderedDict[str, Evidence | None] = OrderedDict()
+        self._cache_lock = threading.Lock()
         self._vectors: np.ndarray | None = None
         self._offtopic: np.ndarray | None = None
         self._classifier: SoftmaxClassifier | None = None
@@ -109,13 +115,26 @@ class Retriever:
         return decide(evidence, self.thresholds) if evidence is not None else Decision("fallback", None, 0.0)
 
     def evidence(self, question: str) -> Evidence | None:
-        """Everything a decision needs about one question; None when it has no words."""
+        """Everything a decision needs about one question; None when it has no words. The last
+        EVIDENCE_CACHE questions are remembered ("hi", "thanks", a popular question cost no embedding)."""
+        with self._cache_lock:
+            if question in self._cache:
+                self._cache.move_to_end(question)
+                return self._cache[question]
+        found = self._evidence(question)
+        with self._cache_lock:
+            self._cache[question] = found
+            if len(self._cache) > EVIDENCE_CACHE:
+                self._cache.popitem(last=False)
+        return found
+
+    def _evidence(self, question: str) -> Evidence | None:
         words = frozenset(normalise(question).split())
         if not words or not self._entries:
             return None
         lexical = self._lexical(words)
-        if self._vectors is None:
-            return Evidence(self._entries, None, lexical, -1.0)
+        if self._vectors is None or _is_a_variant(lexical):
+            return Evidence(self._entries, None, lexical, -1.0)  # her words are one entry's own variant: no embedding needed
         query = self.embedder.queries([question])[0]  # type: ignore[union-attr]
         dense = np.full(len(self._entries), -1.0)
         np.maximum.at(dense, self._owner_array, self._vectors @ query)
@@ -140,6 +159,14 @@ class Retriever:
             if score > best[owner]:
                 best[owner] = score
         return best
+
+
+def _is_a_variant(lexical: np.ndarray) -> bool:
+    """Her words are exactly those of one entry's question variant, and of no other entry's."""
+    if len(lexical) == 0:
+        return False
+    top = np.sort(lexical)[-2:]
+    return bool(top[-1] >= 0.999 and (len(top) < 2 or top[0] < 0.9))
 
 
 @dataclass(frozen=True)

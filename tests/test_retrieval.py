@@ -142,3 +142,28 @@ def test_ask_reports_the_flows_started_by_free_text_in_several_languages() -> No
     result = ask("--json", stdin="".join(f"{q}\n" for q in questions))
     lines = [json.loads(line) for line in result.stdout.splitlines()]
     assert [(line["action"], line["entry"], line["topic"]) for line in lines] == [("flow", None, topic) for topic in questions.values()]
+
+
+def cached_retriever(content: Content, config) -> Retriever:
+    """A fresh Retriever (empty question cache) over the cached content embeddings."""
+    return Retriever(content.knowledge, content.retriever.embedder, config.path(config.settings.paths.cache) / "embeddings.npz",
+                     flows={flow.id: flow.triggers for flow in content.flows.values()})
+
+
+def test_a_question_that_is_one_entrys_own_variant_needs_no_embedding(content: Content, config, monkeypatch) -> None:
+    retriever = cached_retriever(content, config)
+    entry = content.knowledge.entries["childcare/find-childcare"]
+    variant = entry.answers["nl"].questions[-1]
+    monkeypatch.setattr(retriever.embedder, "queries", lambda texts: (_ for _ in ()).throw(AssertionError("embedded")))
+    decision = retriever.decide(variant)
+    assert (decision.action, decision.entry) == ("answer", entry.key)
+
+
+def test_evidence_is_remembered_for_repeated_questions(content: Content, config) -> None:
+    retriever = cached_retriever(content, config)
+    calls = []
+    original = retriever.embedder.queries
+    retriever.embedder = type("Counting", (), {"queries": lambda self, texts: calls.append(texts) or original(texts), "name": "x"})()
+    first = retriever.evidence("mijn kind heeft koorts wat moet ik doen")
+    again = retriever.evidence("mijn kind heeft koorts wat moet ik doen")
+    assert first is again and len(calls) == 1
