@@ -114,7 +114,7 @@ def _flows(config: Config) -> Iterator[Finding]:
         places = load_places(config.knowledge_dir)
     except ContentError as error:
         yield Finding("error", error.file, error.line, error.hint)
-    entries = {f"{p.parent.name}/{ENTRY_FILE.match(p.name)['entry']}" for p in config.knowledge_dir.glob("*/*.md") if ENTRY_FILE.match(p.name)}
+    entries = {f"{path.parent.name}/{match['entry']}" for path in config.knowledge_dir.glob("*/*.md") if (match := ENTRY_FILE.match(path.name))}
     for path in sorted(folder.glob("*.yaml")) if folder.is_dir() else []:
         try:
             flow = load_flow(path)

@@ -18,10 +18,10 @@ from bot.turn import Turn, outgoing
 log = logging.getLogger(__name__)
 
 KEEP = {"\n", "\t"}
-CONTACT_LOGGED = "[phone number shared]"
+CONTACT_LOGGED = "[phone number shared]"  # a shared number is never written to the message log
 NOT_COMPUTED = object()
 # One thread for all embeddings: the engine's model is shared, and one query already uses both cores.
-EMBEDDING_THREAD = ThreadPoolExecutor(max_workers=1, thread_name_prefix="embedding")  # a shared number is never written to the message log
+EMBEDDING_THREAD = ThreadPoolExecutor(max_workers=1, thread_name_prefix="embedding")
 
 
 class Conversation:
@@ -62,7 +62,7 @@ class Conversation:
         turn = Turn(incoming, session, content, self.config.settings, text=text)
         if evidence is not NOT_COMPUTED:
             turn.__dict__["evidence"] = evidence  # Turn.evidence is a cached_property: already known
-        session.log("in", incoming.kind.value, incoming.payload or (CONTACT_LOGGED if incoming.kind is Kind.CONTACT else text))
+        session.log("in", incoming.kind.value, logged(incoming, text))
         if too_long:
             turn.say("message-too-long", limit=self.config.settings.limits.max_message_chars)
         for stage in STAGES:
@@ -88,14 +88,18 @@ class Conversation:
                 language = session.user.language or language
                 first_time = await session.mark_processed(incoming.channel, incoming.message_id)
                 if first_time:
-                    text = CONTACT_LOGGED if incoming.kind is Kind.CONTACT else clean_text(incoming.text, self.config.settings.limits.max_message_chars)[0]
-                    session.log("in", incoming.kind.value, incoming.payload or text)
+                    session.log("in", incoming.kind.value, logged(incoming, clean_text(incoming.text, self.config.settings.limits.max_message_chars)[0]))
         except Exception:
             log.exception("could not record the message after an error channel=%s id=%s", incoming.channel, incoming.message_id)
         if not first_time:  # a redelivered message that already got the apology
             return []
         text = self.content.catalogs.get(language, "error-sorry", numbers=", ".join(self.config.settings.emergency_numbers))
         return [outgoing(incoming.user, text.text, (), "error-sorry", text.language)]
+
+
+def logged(incoming: Incoming, text: str) -> str:
+    """What the message log keeps of her message: the button, her cleaned text, never a phone number."""
+    return incoming.payload or (CONTACT_LOGGED if incoming.kind is Kind.CONTACT else text)
 
 
 def clean_text(text: str, limit: int) -> tuple[str, bool]:

@@ -8,6 +8,7 @@ from typing import Any
 from bot import menus, nearby
 from bot.flows import Flow, Step, validate
 from bot.messages import Button, Kind
+from bot.places import geo_area
 from bot.retrieval import decide
 from bot.turn import Turn
 
@@ -161,7 +162,7 @@ def answer_value(turn: Turn, step: Step) -> str | None:
         return validate("phone", turn.incoming.text)
     if step.type == "area":
         if turn.incoming.kind is Kind.LOCATION and turn.incoming.location:
-            return "geo:%.5f,%.5f" % turn.incoming.location
+            return geo_area(turn.incoming.location)
         return turn.content.places.parse_area(turn.text) if turn.incoming.kind is Kind.TEXT and turn.text else None
     if turn.incoming.kind is not Kind.TEXT or not turn.text:
         return None

@@ -41,15 +41,11 @@ def answer(turn: Turn, entry: Entry, *, feedback: bool = True) -> None:
     if found is None:
         turn.say("answer-missing", turn.button("button-menu", MENU))
         return
-    text, language, key = found
-    turn.fallback_used |= language != turn.language
+    text, _, key = found
     if not feedback:
-        turn.send(f"**{text.title}**\n\n{text.body}", turn.button("button-menu", MENU), turn.button("button-human", HUMAN), key=f"entry:{key}")
+        entry_text(turn, entry, turn.button("button-menu", MENU), turn.button("button-human", HUMAN))
         return
-    if text.flow and text.flow in turn.content.flows:
-        turn.send(f"**{text.title}**\n\n{text.body}", flow_button(turn, turn.content.flows[text.flow]), key=f"entry:{key}")
-    else:
-        turn.send(f"**{text.title}**\n\n{text.body}", key=f"entry:{key}")
+    entry_text(turn, entry, *([flow_button(turn, turn.content.flows[text.flow])] if text.flow in turn.content.flows else []))
     turn.say("was-this-helpful", turn.button("button-helpful", f"helpful:{key}"), turn.button("button-unhelpful", f"unhelpful:{key}"),
              turn.button("button-menu", MENU))
 
@@ -63,13 +59,13 @@ def flow_button(turn: Turn, flow: Flow) -> Button:
     return Button(f"🧭 {found.text}", f"flow:{flow.id}")
 
 
-def entry_text(turn: Turn, entry: Entry) -> None:
-    """An entry's answer inside a flow: the text alone, the flow's next step follows."""
+def entry_text(turn: Turn, entry: Entry, *buttons: Button) -> None:
+    """An entry's title and answer in her language (or her fallback chain's), with these buttons."""
     found = answer_for(turn, entry)
     if found is not None:
         text, language, key = found
         turn.fallback_used |= language != turn.language
-        turn.send(f"**{text.title}**\n\n{text.body}", key=f"entry:{key}")
+        turn.send(f"**{text.title}**\n\n{text.body}", *buttons, key=f"entry:{key}")
 
 
 def answer_for(turn: Turn, entry: Entry) -> tuple[Answer, str, str] | None:

@@ -119,6 +119,11 @@ class Places:
         return found
 
 
+def geo_area(location: tuple[float, float]) -> str:
+    """The area of a shared location."""
+    return "geo:%.5f,%.5f" % location
+
+
 def distance_km(a: tuple[float, float], b: tuple[float, float]) -> float:
     """Great-circle distance (haversine), Earth radius 6371 km."""
     lat1, lon1, lat2, lon2 = map(math.radians, (*a, *b))

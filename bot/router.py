@@ -10,6 +10,7 @@ from collections.abc import Awaitable, Callable
 from bot import flowrun, menus, nearby
 from bot.i18n import native_name
 from bot.messages import Kind, Outgoing
+from bot.places import geo_area
 from bot.retrieval import Decision, decide
 from bot.turn import Turn
 
@@ -145,7 +146,7 @@ async def other_kinds(turn: Turn) -> bool:
         turn.say("contact-not-needed", turn.button("button-menu", menus.MENU))
         return True
     if turn.incoming.kind is Kind.LOCATION and turn.incoming.location:  # outside a flow: what is near her
-        nearby.show(turn, "geo:%.5f,%.5f" % turn.incoming.location)
+        nearby.show(turn, geo_area(turn.incoming.location))
         menus.main_menu(turn)
         return True
     turn.say("unsupported-kind", turn.button("button-menu", menus.MENU), turn.button("button-human", menus.HUMAN))
