@@ -48,21 +48,23 @@ def _held_out() -> dict[str, list[str]]:
 HELD_OUT = _held_out()
 
 
-def script(content: Content, language: str, count: int, rng: random.Random, unique: bool = True) -> list[tuple[str, str | None]]:
-    """What one woman sends: onboarding, then menus, topics, answers and free-text questions. With
-    ``unique`` every free-text question gets a number, so none is answered from the question cache
-    (the worst case: every question embedded)."""
+def script(content: Content, language: str, count: int, rng: random.Random, unique: bool = True,
+           free_text: float = 0.5) -> list[tuple[str, str | None]]:
+    """What one woman sends: onboarding, then menus, topics, answers and free-text questions (a
+    share ``free_text`` of her messages after onboarding). With ``unique`` every free-text question
+    gets a number, so none is answered from the question cache (the worst case: every question
+    embedded)."""
     questions = HELD_OUT.get(language) or [q for entry in content.knowledge.entries.values()
                                           for q in entry.answers.get(language, entry.answers["en"]).questions]
     steps: list[tuple[str, str | None]] = [("hello", None), ("", f"lang:{language}")]
     while len(steps) < count:
         roll = rng.random()
-        if roll < 0.5:
+        if roll < free_text:
             question = rng.choice(questions)
             steps.append((f"{question} {rng.randrange(10**6)}" if unique else question, None))
-        elif roll < 0.7:
+        elif roll < free_text + (1 - free_text) * 0.4:
             steps.append(("", f"topic:{rng.choice(content.knowledge.topics).id}"))
-        elif roll < 0.85:
+        elif roll < free_text + (1 - free_text) * 0.7:
             steps.append(("", f"entry:{rng.choice(list(content.knowledge.entries))}"))
         else:
             steps.append((rng.choice(["/menu", "/help", "/language", "what is the weather on mars"]), None))

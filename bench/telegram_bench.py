@@ -43,7 +43,7 @@ from bot.storage import Store  # noqa: E402
 from tests.helpers.fake_telegram import TOKEN, FakeTelegram  # noqa: E402
 
 
-def updates(content: Content, women: int, messages: int, seed: int = 7) -> list[list[dict]]:
+def updates(content: Content, women: int, messages: int, free_text: float, seed: int = 7) -> list[list[dict]]:
     """Per woman, her updates in order (text messages and button presses)."""
     rng = random.Random(seed)
     per_woman = []
@@ -51,7 +51,7 @@ def updates(content: Content, women: int, messages: int, seed: int = 7) -> list[
         chat = 10_000 + woman
         language = LANGUAGES[woman % len(LANGUAGES)]
         items = []
-        for number, (text, payload) in enumerate(script(content, language, messages, rng)):
+        for number, (text, payload) in enumerate(script(content, language, messages, rng, free_text=free_text)):
             user = {"id": chat, "is_bot": False, "first_name": "W", "language_code": language}
             if payload is None:
                 items.append({"message": {"message_id": number + 1, "from": user, "date": int(time.time()),
@@ -176,13 +176,16 @@ async def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--women", type=int, default=300)
     parser.add_argument("--messages", type=int, default=10)
+    parser.add_argument("--free-text", type=float, default=0.5,
+                        help="share of a woman's messages after onboarding that are new free-text questions")
     parser.add_argument("--rates", type=float, nargs="*", default=[100.0, 300.0], help="paced runs, updates per second")
     args = parser.parse_args()
     config = load_config(ROOT / "config.yaml", env={})
     content = Content.load(config)
-    stream = interleave(updates(content, args.women, args.messages))
+    stream = interleave(updates(content, args.women, args.messages, args.free_text))
     print(f"# {time.strftime('%Y-%m-%d')} {platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}; "
-          f"{args.women} women x {args.messages} updates = {len(stream)} updates, SQLite")
+          f"{args.women} women x {args.messages} updates = {len(stream)} updates, "
+          f"{args.free_text:.0%} of them after onboarding new free-text questions, SQLite")
     with tempfile.TemporaryDirectory() as folder:
         for label, rate in [("backlog", None), *[(f"paced {r:.0f}/s", r) for r in args.rates]]:
             result = await measure(config, content, stream, rate, f"sqlite+aiosqlite:///{folder}/{label.replace(' ', '-').replace('/', '')}.db")

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import functools
+
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -95,6 +97,7 @@ def native_name(code: str) -> str:
     return name[:1].upper() + name[1:]
 
 
+@functools.lru_cache(maxsize=64)
 def is_rtl(code: str) -> bool:
     try:
         return Locale.parse(code).character_order == "right-to-left"

@@ -18,6 +18,7 @@ from telegram.constants import ChatMemberStatus, ChatType, ParseMode
 from telegram.error import BadRequest, Forbidden, NetworkError, RetryAfter, TelegramError
 from telegram.ext import AIORateLimiter, Application, CallbackQueryHandler, ChatMemberHandler, ContextTypes, MessageHandler, filters
 
+from bot.channels.telegram_http import AiohttpRequest
 from bot.channels.telegram_render import keyboard, split, to_html
 from bot.conversation import Conversation
 from bot.messages import Incoming, Kind, Outgoing
@@ -33,7 +34,7 @@ UPDATES = [Update.MESSAGE, Update.EDITED_MESSAGE, Update.CALLBACK_QUERY, Update.
 
 class TelegramChannel:
     def __init__(self, conversation: Conversation, token: str, api_url: str | None = None,
-                 desk_chat_id: int | None = None, concurrent_updates: int = 64, telegram_limits: bool = True) -> None:
+                 desk_chat_id: int | None = None, concurrent_updates: int = 32, telegram_limits: bool = True) -> None:
         """``telegram_limits=False`` lifts the 30 messages per second Telegram allows a bot overall
         (only for benchmarks against the local fake, which measure the bot's own capacity)."""
         self.conversation = conversation
@@ -42,7 +43,9 @@ class TelegramChannel:
         self._long_payloads: dict[str, str] = {}
         self._chats: weakref.WeakValueDictionary[int, asyncio.Lock] = weakref.WeakValueDictionary()
         limiter = AIORateLimiter(max_retries=3) if telegram_limits else AIORateLimiter(overall_max_rate=0, group_max_rate=0, max_retries=3)
-        builder = Application.builder().token(token).rate_limiter(limiter).concurrent_updates(concurrent_updates)
+        builder = (Application.builder().token(token).rate_limiter(limiter).concurrent_updates(concurrent_updates)
+                   .request(AiohttpRequest(connection_pool_size=concurrent_updates))
+                   .get_updates_request(AiohttpRequest(connection_pool_size=1)))
         if api_url:
             builder = builder.base_url(api_url).base_file_url(api_url.replace("/bot", "/file/bot"))
         self.application = builder.build()

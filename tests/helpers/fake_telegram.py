@@ -16,6 +16,11 @@ BOT = {"id": 1000, "is_bot": True, "first_name": "Wegwijs", "username": "wegwijs
        "can_join_groups": True, "can_read_all_group_messages": False, "supports_inline_queries": False}
 
 
+class _Server(ThreadingHTTPServer):
+    request_queue_size = 1024  # the bot opens many connections at once; Python's default backlog is 5
+    daemon_threads = True
+
+
 class FakeTelegram:
     def __init__(self) -> None:
         self.calls: list[tuple[str, dict[str, Any]]] = []
@@ -24,8 +29,7 @@ class FakeTelegram:
         self.sent_at: dict[int, float] = {}       # message_id -> time sendMessage was called
         self._ids = itertools.count(5000)
         self._lock = threading.Lock()
-        self._server = ThreadingHTTPServer(("127.0.0.1", 0), self._handler())
-        self._server.daemon_threads = True
+        self._server = _Server(("127.0.0.1", 0), self._handler())
         self._server.handle_error = lambda request, address: None  # a client gone mid-reply (shutdown) is no error here
         self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
 
@@ -100,6 +104,7 @@ class FakeTelegram:
 
         class Handler(BaseHTTPRequestHandler):
             protocol_version = "HTTP/1.1"  # keep-alive, as Telegram's servers do
+            disable_nagle_algorithm = True  # headers and body are two writes: no 40 ms delayed-ACK stall
 
             def do_POST(self) -> None:  # noqa: N802 - http.server's naming
                 path = urlparse(self.path).path
