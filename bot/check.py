@@ -14,9 +14,10 @@ from bot.config import Config
 from bot.errors import ContentError
 from bot.flows import load_flow
 from bot.places import Places, load_places
+from bot.replies import load_replies
 from bot.knowledge import (
-    EMERGENCY_FILE, ENTRY_FILE, OFFTOPIC_FILE, TOPIC_FILE, Answer,
-    load_answer, load_emergency, load_offtopic, load_topic, normalise,
+    EMERGENCY_FILE, ENTRY_FILE, HUMAN_FILE, OFFTOPIC_FILE, REPLIES_DIR, TOPIC_FILE, Answer,
+    load_answer, load_emergency, load_examples, load_topic, normalise, topic_folders,
 )
 
 LINK = re.compile(r"\b(?:https?|ftp)://[^\s)\]>\"']+")
@@ -39,6 +40,7 @@ def check(config: Config, today: date | None = None) -> list[Finding]:
     today = today or date.today()
     findings = list(_knowledge(config, today))
     findings += list(_flows(config))
+    findings += list(_replies(config))
     findings += list(_locales(config))
     return [Finding(f.level, _relative(f.file, config.root), f.line, f.message) for f in findings]
 
@@ -58,7 +60,7 @@ def _knowledge(config: Config, today: date) -> Iterator[Finding]:
         return
     variants: dict[tuple[str, str], tuple[Path, str]] = {}
     entries: set[str] = set()
-    for folder in sorted(p for p in root.iterdir() if p.is_dir() and not p.name.startswith((".", "_"))):
+    for folder in topic_folders(root):
         topic_file = folder / TOPIC_FILE
         if not topic_file.exists():
             yield Finding("error", str(folder), None, f"unknown topic '{folder.name}': add {TOPIC_FILE} with its titles, or move its files into one of: {', '.join(TOPIC_IDS)}")
@@ -103,7 +105,12 @@ def _knowledge(config: Config, today: date) -> Iterator[Finding]:
         yield Finding("warning", str(emergency_file), None, "missing: without it emergencies are not recognised before everything else")
     offtopic_file = root / OFFTOPIC_FILE
     if offtopic_file.exists():
-        yield from _guard(lambda: load_offtopic(offtopic_file))
+        yield from _guard(lambda: load_examples(offtopic_file, "off-topic questions"))
+    human_file = root / HUMAN_FILE
+    if human_file.exists():
+        yield from _guard(lambda: load_examples(human_file, "ways to ask for a person"))
+    else:
+        yield Finding("warning", str(human_file), None, "missing: asking for a person in her own words will not open a case (only /human)")
 
 
 def _flows(config: Config) -> Iterator[Finding]:
@@ -134,6 +141,19 @@ def _flows(config: Config) -> Iterator[Finding]:
 # Most questions arrive in these languages: retrieval needs more examples of how they are asked.
 MANY_VARIANTS_LANGUAGES = frozenset({"nl", "en", "fr", "ar"})
 MANY_VARIANTS = 5
+
+
+def _replies(config: Config) -> Iterator[Finding]:
+    """Counsellors' canned replies: each file readable, each key in every language."""
+    folder = config.knowledge_dir / REPLIES_DIR
+    replies = yield from _guard(lambda: load_replies(config.knowledge_dir, config.settings.languages))
+    if replies is None:
+        return
+    for key in replies.keys():
+        for lang in config.settings.languages:
+            if lang not in replies.by_key[key]:
+                yield Finding("warning", str(folder / f"{key}.{lang}.md"), None,
+                              f"missing translation: the reply '{key}' has no {lang} version (counsellors are told a fallback was sent)")
 
 
 def _answer(path: Path, answer: Answer, today: date) -> Iterator[Finding]:

@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 import os
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass
+from datetime import date
 from pathlib import Path
 from typing import Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
@@ -30,8 +33,51 @@ class Limits(_Strict):
     max_message_chars: int = Field(2000, ge=100, le=100_000)
 
 
+WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
+HOURS_RANGE = r"^([01][0-9]|2[0-3]):[0-5][0-9]-([01][0-9]|2[0-4]):[0-5][0-9]$"
+
+
+class Counsellor(_Strict):
+    """A counsellor on the desk. Women see ``name`` only (a first name)."""
+
+    name: str = Field(min_length=1, max_length=40, pattern=r"^[^\s:/]+$")
+    telegram_id: int | None = None   # her or his Telegram user id, to recognise them in the desk group
+    languages: list[str] = Field(default_factory=list)
+
+
+class OfficeHours(_Strict):
+    """When the desk answers: opening ranges per weekday ("09:00-12:00"), closed on holidays."""
+
+    time_zone: str = "Europe/Brussels"
+    weekly: dict[str, list[str]] = Field(default_factory=dict)
+    holidays: list[date] = Field(default_factory=list)
+
+    @field_validator("time_zone")
+    @classmethod
+    def _zone(cls, value: str) -> str:
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError):
+            raise ValueError(f"'{value}' is not a time zone name such as Europe/Brussels") from None
+        return value
+
+    @field_validator("weekly")
+    @classmethod
+    def _ranges(cls, value: dict[str, list[str]]) -> dict[str, list[str]]:
+        for day, ranges in value.items():
+            if day not in WEEKDAYS:
+                raise ValueError(f"has '{day}', but weekdays are written {', '.join(WEEKDAYS)}")
+            for hours in ranges:
+                if not isinstance(hours, str) or not re.match(HOURS_RANGE, hours) or hours[:5] >= hours[6:]:
+                    raise ValueError(f"has '{hours}' for {day}, but opening hours are written like '09:00-12:30' (start before end)")
+        return value
+
+
 class Desk(_Strict):
     chat_id: int | None = None
+    language: str = "en"                 # the language the desk's own messages are written in
+    counsellors: list[Counsellor] = Field(default_factory=list)
+    office_hours: OfficeHours = OfficeHours()
 
     @field_validator("chat_id")
     @classmethod
@@ -39,6 +85,16 @@ class Desk(_Strict):
         if value is not None and value >= 0:
             raise ValueError("must be a negative integer (the supergroup id)")
         return value
+
+    @model_validator(mode="after")
+    def _unique_names(self) -> Desk:
+        names = [counsellor.name.casefold() for counsellor in self.counsellors]
+        if len(set(names)) != len(names):
+            raise ValueError("counsellors: two counsellors have the same name; add an initial (e.g. 'SaraB')")
+        return self
+
+    def counsellor(self, name: str) -> Counsellor | None:
+        return next((c for c in self.counsellors if c.name.casefold() == name.casefold()), None)
 
 
 class Paths(_Strict):
@@ -77,6 +133,9 @@ class Settings(_Strict):
             for code in [lang, *chain]:
                 if code not in self.languages:
                     raise ValueError(f"fallbacks mention '{code}', which is not in languages")
+        for code in [self.desk.language, *(code for c in self.desk.counsellors for code in c.languages)]:
+            if code not in self.languages:
+                raise ValueError(f"desk mentions the language '{code}', which is not in languages")
         return self
 
 
@@ -153,6 +212,8 @@ def load_config(path: Path | str | None = None, env: Mapping[str, str] | None = 
         mark = getattr(exc, "problem_mark", None)
         where = f" at line {mark.line + 1}" if mark else ""
         raise ConfigError(str(path), f"is not valid YAML{where}: {getattr(exc, 'problem', exc)}; check indentation and quotes") from None
+    except ValueError as exc:  # e.g. a date that does not exist (2026-02-30): YAML reads dates itself
+        raise ConfigError(str(path), f"has a value YAML cannot read ({exc}); check the dates (YYYY-MM-DD)") from None
     if not isinstance(raw, dict):
         raise ConfigError(str(path), "must be a mapping of keys to values (key: value), not a list or a single value")
     return Config(settings=_validate(raw), env=Environment.from_mapping(env), root=path.resolve().parent)

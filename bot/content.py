@@ -12,6 +12,7 @@ from bot.i18n import Catalogs
 from bot.knowledge import KnowledgeBase
 from bot.langdetect import LanguageDetector
 from bot.places import Places, load_places
+from bot.replies import Replies, load_replies
 from bot.retrieval import Retriever
 
 
@@ -23,6 +24,7 @@ class Content:
     retriever: Retriever
     flows: dict[str, Flow]
     places: Places
+    replies: Replies
 
     @classmethod
     def load(cls, config: Config) -> Content:
@@ -33,7 +35,8 @@ class Content:
         flows = load_flows(config.path(settings.paths.flows))
         retriever = Retriever(knowledge, shared_embedder(), cache, flows={flow.id: flow.triggers for flow in flows.values()})
         places = load_places(config.knowledge_dir)
-        return cls(catalogs, knowledge, LanguageDetector(settings.languages), retriever, flows, places)
+        replies = load_replies(config.knowledge_dir, settings.languages)
+        return cls(catalogs, knowledge, LanguageDetector(settings.languages), retriever, flows, places, replies)
 
 
 @lru_cache(maxsize=1)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 from typing import Any
 
+from bot import handoff as desk
 from bot import menus, nearby
 from bot.flows import Flow, Step, validate
 from bot.messages import Button, Kind
@@ -129,11 +130,13 @@ async def store(turn: Turn, flow: Flow, answers: dict[str, Any]) -> None:
 
 
 async def handoff(turn: Turn, flow: Flow) -> None:
-    """The flow hands her to a counsellor: what she agreed to share is stored first."""
-    await store(turn, flow, turn.state[FLOW]["answers"])
-    from bot.router import human  # the router owns the handoff stage
-
-    await human(turn)
+    """The flow hands her to a counsellor: what she agreed to share is stored first, and shown on
+    the case card."""
+    answers = turn.state[FLOW]["answers"]
+    await store(turn, flow, answers)
+    title = turn.content.catalogs.translate(turn.settings.desk.language, flow.title).text if flow.title else flow.id
+    await desk.request(turn, "flow", topic=flow.topic or flow.id, flow_title=title,
+                       answers=answers if flow.consented(answers) else None)
 
 
 def ask(turn: Turn, step: Step) -> None:

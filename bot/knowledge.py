@@ -17,6 +17,8 @@ ENTRY_FILE = re.compile(r"^(?P<entry>[a-z0-9][a-z0-9-]*)\.(?P<lang>[a-z]{2,3})\.
 TOPIC_FILE = "_topic.yaml"
 EMERGENCY_FILE = "_emergency.yaml"
 OFFTOPIC_FILE = "_offtopic.yaml"
+HUMAN_FILE = "_human.yaml"
+REPLIES_DIR = "replies"     # knowledge/replies/<key>.<lang>.md: counsellors' canned replies  # ways of asking for a person; such a question opens a case at the desk
 WORD = re.compile(r"\w+", re.UNICODE)
 
 
@@ -61,25 +63,28 @@ class Emergency:
 
 class KnowledgeBase:
     def __init__(self, topics: list[Topic], entries: list[Entry], emergency: Emergency | None,
-                 offtopic: tuple[str, ...] = ()) -> None:
+                 offtopic: tuple[str, ...] = (), human: tuple[str, ...] = ()) -> None:
         self.topics = sorted(topics, key=lambda topic: (topic.order, topic.id))
         self.entries = {entry.key: entry for entry in entries}
         self.emergency = emergency
         self.offtopic = offtopic
+        self.human = human
 
     @classmethod
     def load(cls, root: Path) -> KnowledgeBase:
         if not root.is_dir():
             raise ContentError(str(root), None, "the knowledge folder is missing; set paths.knowledge in config.yaml")
         topics, entries = [], []
-        for folder in sorted(path for path in root.iterdir() if path.is_dir() and not path.name.startswith((".", "_"))):
+        for folder in topic_folders(root):
             topics.append(load_topic(folder))
             entries.extend(load_entries(folder))
         emergency_file = root / EMERGENCY_FILE
         emergency = load_emergency(emergency_file) if emergency_file.exists() else None
         offtopic_file = root / OFFTOPIC_FILE
-        offtopic = load_offtopic(offtopic_file) if offtopic_file.exists() else ()
-        return cls(topics, entries, emergency, offtopic)
+        offtopic = load_examples(offtopic_file, "off-topic questions") if offtopic_file.exists() else ()
+        human_file = root / HUMAN_FILE
+        human = load_examples(human_file, "ways to ask for a person") if human_file.exists() else ()
+        return cls(topics, entries, emergency, offtopic, human)
 
     def topic(self, topic_id: str) -> Topic | None:
         return next((topic for topic in self.topics if topic.id == topic_id), None)
@@ -92,6 +97,11 @@ class KnowledgeBase:
             return False
         folded = " " + " ".join(normalise(text).split()) + " "
         return any(f" {term} " in folded for lang in languages for term in self.emergency.terms.get(lang, ()))
+
+
+def topic_folders(root: Path) -> list[Path]:
+    """The topic folders of knowledge/ (not the counsellors' canned replies, nor hidden ones)."""
+    return sorted(path for path in root.iterdir() if path.is_dir() and not path.name.startswith((".", "_")) and path.name != REPLIES_DIR)
 
 
 def normalise(text: str) -> str:
@@ -135,12 +145,15 @@ def load_entries(folder: Path) -> list[Entry]:
     return list(entries.values())
 
 
-def load_answer(path: Path) -> Answer:
+def read_front_matter(path: Path, required: bool = True) -> tuple[dict[str, Any], str]:
+    """(front matter, body) of a Markdown file that starts with '---' YAML '---'."""
     try:
         text = path.read_text(encoding="utf-8")
     except UnicodeDecodeError:
         raise ContentError(str(path), None, "is not UTF-8 text; save it as UTF-8") from None
     if not text.startswith("---\n"):
+        if not required:
+            return {}, text
         raise ContentError(str(path), 1, "must start with a '---' line and the front matter (title, questions, sources)")
     head, separator, body = text[4:].partition("\n---\n")
     if not separator:
@@ -150,7 +163,14 @@ def load_answer(path: Path) -> Answer:
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         raise ContentError(str(path), mark.line + 2 if mark else 1, f"front matter is not valid YAML: {getattr(exc, 'problem', exc)}") from None
-    if not isinstance(meta, dict) or not isinstance(meta.get("title"), str) or not meta["title"].strip():
+    if not isinstance(meta, dict):
+        raise ContentError(str(path), 2, "front matter must be 'key: value' lines")
+    return meta, body
+
+
+def load_answer(path: Path) -> Answer:
+    meta, body = read_front_matter(path)
+    if not isinstance(meta.get("title"), str) or not meta["title"].strip():
         raise ContentError(str(path), 2, "front matter needs 'title:' with the question this entry answers")
     questions = meta.get("questions") or []
     if not isinstance(questions, list) or not all(isinstance(item, str) for item in questions):
@@ -173,8 +193,8 @@ def load_emergency(path: Path) -> Emergency:
     return Emergency(data["entry"], terms)
 
 
-def load_offtopic(path: Path) -> tuple[str, ...]:
+def load_examples(path: Path, what: str) -> tuple[str, ...]:
     data = load_yaml(path)
     if not isinstance(data, dict) or not isinstance(data.get("examples"), dict):
-        raise ContentError(str(path), 1, "needs 'examples:' with a list of off-topic questions per language")
+        raise ContentError(str(path), 1, f"needs 'examples:' with a list of {what} per language")
     return tuple(str(text) for items in data["examples"].values() for text in items or [])

@@ -18,7 +18,7 @@ class Kind(StrEnum):
     OTHER = "other"
 
 
-DESK = "desk"
+DESK = "desk"  # the counsellors' desk: a recipient, and the channel name of its outbox
 
 
 @dataclass(frozen=True)
@@ -39,6 +39,7 @@ class Incoming:
     payload: str | None = None
     location: tuple[float, float] | None = None
     language_hint: str | None = None
+    reference: str | None = None  # the channel's handle of a photo, voice or document, to copy it to the desk
 
 
 @dataclass(frozen=True)
@@ -51,3 +52,5 @@ class Outgoing:
     key: str | None = None
     rtl: bool = False
     action: str | None = None  # something for the channel to do instead of saying: "clear-chat"
+    case: int | None = None    # for the desk: the case (its topic) this message belongs to
+    mentions: tuple[int, ...] = ()  # for the desk: Telegram ids of counsellors to notify

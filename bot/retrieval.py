@@ -61,6 +61,9 @@ class Decision:
         return [candidate.entry for candidate in self.candidates if candidate.entry != self.entry]
 
 
+HUMAN = "action:human"
+
+
 class Retriever:
     def __init__(self, knowledge: KnowledgeBase, embedder: Embedder | None, cache_path: Path | None,
                  thresholds: Thresholds | None = None, flows: dict[str, tuple[str, ...]] | None = None,
@@ -74,6 +77,8 @@ class Retriever:
         self._words: list[frozenset[str]] = []
         targets = [(entry.key, [t for a in entry.answers.values() for t in (a.title, *a.questions)]) for entry in knowledge.entries.values()]
         targets += [(f"flow:{flow_id}", list(triggers)) for flow_id, triggers in (flows or {}).items() if triggers]
+        if knowledge.human:  # "I want to talk to a person": the desk
+            targets.append((HUMAN, list(knowledge.human)))
         for index, (key, target_texts) in enumerate(targets):
             self._entries.append(key)
             for text in target_texts:

@@ -1,17 +1,17 @@
-"""The router: safety -> onboarding -> pending -> commands -> flows -> other kinds -> buttons -> knowledge -> fallback.
+"""The router: desk -> safety -> onboarding -> pending -> commands -> flows -> other kinds -> buttons -> knowledge -> fallback.
 
-Each stage either handles the message (True) or passes it on; the human stage of DESIGN.md is
-/human for now, until the counsellor desk exists."""
+Each stage either handles the message (True) or passes it on. The desk stage comes first: while a
+counsellor has her, what she sends is relayed and the bot stays silent."""
 
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
 
-from bot import flowrun, menus, nearby
+from bot import flowrun, handoff, menus, nearby
 from bot.i18n import native_name
 from bot.messages import Kind, Outgoing
 from bot.places import geo_area
-from bot.retrieval import Decision, decide
+from bot.retrieval import HUMAN, Decision, decide
 from bot.turn import Turn
 
 Stage = Callable[[Turn], Awaitable[bool]]
@@ -20,6 +20,24 @@ PENDING = "pending"
 CLEAR_CHAT = "clear-chat"
 CLEARABLE_CHANNELS = frozenset({"telegram"})  # channels whose app lets the bot delete a chat's messages
 OFFERED = "offered_languages"
+MISSES = "misses"       # questions in a row the bot could not answer
+OFFER_AFTER = 2         # ... after which it offers a counsellor
+FAILED_HANDOFF = "human:failed"
+
+
+async def desk(turn: Turn) -> bool:
+    """/bot, and everything she sends while a counsellor has her (relayed; an emergency also gets
+    the emergency numbers and makes her case urgent)."""
+    command = _command(turn)
+    if command == "bot":
+        await handoff.back_to_bot(turn)
+        return True
+    if not await handoff.relay(turn, command):
+        return False
+    if turn.text and turn.content.knowledge.is_emergency(turn.text, turn.settings.languages):
+        turn.say("emergency-intro", numbers=", ".join(turn.settings.emergency_numbers))
+        await handoff.request(turn, "emergency", urgent=True)
+    return True
 
 
 async def safety(turn: Turn) -> bool:
@@ -32,6 +50,8 @@ async def safety(turn: Turn) -> bool:
     turn.say("emergency-intro", numbers=", ".join(turn.settings.emergency_numbers))
     if entry is not None:
         menus.answer(turn, entry, feedback=False)
+    if turn.settings.desk.counsellors:  # an urgent case: a counsellor writes to her as soon as possible
+        await handoff.request(turn, "emergency", urgent=True)
     return True
 
 
@@ -96,6 +116,7 @@ async def pending(turn: Turn) -> bool:
         return False
     if turn.incoming.payload == "forget:yes":
         turn.say("forget-done")
+        await handoff.forgotten(turn)
         await turn.session.forget()
     else:
         turn.say("forget-kept", turn.button("button-menu", menus.MENU))
@@ -113,6 +134,9 @@ async def buttons(turn: Turn) -> bool:
         await turn.session.log_feedback(value, turn.language, kind == "helpful")
         turn.say("feedback-thanks" if kind == "helpful" else "feedback-sorry", turn.button("button-menu", menus.MENU),
                  *([] if kind == "helpful" else [turn.button("button-human", menus.HUMAN)]))
+        return True
+    if payload == FAILED_HANDOFF:
+        await handoff.request(turn, "failed")
         return True
     if payload == "none":
         turn.say("fallback", turn.button("button-menu", menus.MENU), turn.button("button-human", menus.HUMAN))
@@ -165,6 +189,11 @@ async def knowledge(turn: Turn) -> bool:
     evidence = turn.evidence
     decision = decide(evidence, turn.content.retriever.thresholds) if evidence else Decision("fallback", None, 0.0)
     entries = turn.content.knowledge.entries
+    if decision.action in ("answer", "suggest"):
+        turn.state.pop(MISSES, None)
+    if decision.action == "answer" and decision.entry == HUMAN:
+        await handoff.request(turn, "request")
+        return True
     if decision.action == "answer" and decision.entry and decision.entry.startswith("flow:"):
         flow = turn.content.flows.get(decision.entry[5:])
         if flow is not None:
@@ -177,7 +206,9 @@ async def knowledge(turn: Turn) -> bool:
         buttons = []
         for candidate in decision.candidates:
             found = menus.answer_for(turn, entries[candidate.entry]) if candidate.entry in entries else None
-            if candidate.entry.startswith("flow:") and candidate.entry[5:] in turn.content.flows:
+            if candidate.entry == HUMAN:
+                buttons.append(turn.button("button-human", menus.HUMAN))
+            elif candidate.entry.startswith("flow:") and candidate.entry[5:] in turn.content.flows:
                 buttons.append(menus.flow_button(turn, turn.content.flows[candidate.entry[5:]]))
             elif found:
                 buttons.append(menus.Button(found[0].title, f"entry:{candidate.entry}"))
@@ -189,6 +220,11 @@ async def knowledge(turn: Turn) -> bool:
 
 
 async def fallback(turn: Turn) -> bool:
+    """"I do not know"; the second time in a row, the bot offers a counsellor (she chooses)."""
+    misses = turn.state[MISSES] = turn.state.get(MISSES, 0) + 1
+    if misses >= OFFER_AFTER and turn.settings.desk.counsellors and handoff.CASE not in turn.state:
+        turn.say("handoff-offer", turn.button("button-yes-counsellor", FAILED_HANDOFF), turn.button("button-menu", menus.MENU))
+        return True
     turn.say("fallback", turn.button("button-menu", menus.MENU), turn.button("button-human", menus.HUMAN))
     return True
 
@@ -224,8 +260,12 @@ async def _language(turn: Turn) -> None:
 
 
 async def human(turn: Turn) -> None:
-    """Hand her to a counsellor (the desk of issue 7; until it exists, say so honestly)."""
-    turn.say("human-not-connected", turn.button("button-menu", menus.MENU), numbers=", ".join(turn.settings.emergency_numbers))
+    """/human: a case at the counsellors' desk (or where she stands in the queue)."""
+    await handoff.request(turn, "command")
+
+
+async def _bot(turn: Turn) -> None:
+    await handoff.back_to_bot(turn)  # no case open: says she is with the bot already
 
 
 async def _cancel(turn: Turn) -> None:
@@ -249,8 +289,8 @@ async def _forget(turn: Turn) -> None:
 
 COMMANDS: dict[str, Callable[[Turn], Awaitable[None]]] = {
     "start": _start, "menu": _menu, "help": _help, "language": _language,
-    "human": human, "cancel": _cancel, "forget": _forget, "clear": _clear,
+    "human": human, "cancel": _cancel, "forget": _forget, "clear": _clear, "bot": _bot,
 }
 
-STAGES: tuple[Stage, ...] = (safety, onboarding, pending, commands, flows, other_kinds, buttons, empty, knowledge, fallback)
+STAGES: tuple[Stage, ...] = (desk, safety, onboarding, pending, commands, flows, other_kinds, buttons, empty, knowledge, fallback)
 

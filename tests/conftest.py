@@ -1,17 +1,19 @@
-"""Fixtures: the repository's real config and content, and a fresh database per test on SQLite
+"""Fixtures: the repository's real config (desk open around the clock) and content, and a fresh database per test on SQLite
 and (when WEGWIJS_TEST_PG_URL is set) PostgreSQL."""
 
 from __future__ import annotations
 
+import dataclasses
 import os
 from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
+import yaml
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import create_async_engine
 
-from bot.config import Config, load_config, normalise_database_url
+from bot.config import WEEKDAYS, Config, load_config, normalise_database_url
 from bot.content import Content
 from bot.conversation import Conversation
 from bot.messages import Incoming, Outgoing
@@ -27,9 +29,31 @@ def pytest_configure(config: pytest.Config) -> None:
         raise pytest.UsageError("WEGWIJS_REQUIRE_PG=1 but WEGWIJS_TEST_PG_URL is not set")
 
 
+ALWAYS_OPEN = {day: ["00:00-24:00"] for day in WEEKDAYS}
+
+
+def always_open(config: Config) -> Config:
+    """The repository's config with the desk open around the clock, so that what she is told does
+    not depend on the hour the tests run (tests of office hours set their own)."""
+    hours = config.settings.desk.office_hours.model_copy(update={"weekly": ALWAYS_OPEN})
+    desk = config.settings.desk.model_copy(update={"office_hours": hours})
+    return dataclasses.replace(config, settings=config.settings.model_copy(update={"desk": desk}))
+
+
+def always_open_file(folder: Path) -> Path:
+    """The same as a config.yaml for `wegwijs` processes (content paths point at the repository)."""
+    raw = yaml.safe_load((ROOT / "config.yaml").read_text(encoding="utf-8"))
+    raw["desk"]["office_hours"]["weekly"] = ALWAYS_OPEN
+    raw["paths"] = {name: str(ROOT / value) for name, value in raw["paths"].items()}
+    raw["database_file"] = str(folder / "wegwijs.db")
+    path = folder / "config.yaml"
+    path.write_text(yaml.safe_dump(raw, allow_unicode=True), encoding="utf-8")
+    return path
+
+
 @pytest.fixture(scope="session")
 def config() -> Config:
-    return load_config(ROOT / "config.yaml", env={})
+    return always_open(load_config(ROOT / "config.yaml", env={}))
 
 
 @pytest.fixture(scope="session")

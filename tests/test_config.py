@@ -31,6 +31,35 @@ def test_desk_chat_id_must_be_negative_and_says_so(tmp_path: Path) -> None:
     assert str(error.value) == "Config 'desk.chat_id' must be a negative integer (the supergroup id)"
 
 
+@pytest.mark.parametrize(("desk", "message"), [
+    ("office_hours:\n    weekly: {monday: ['09:00-12:00']}", "Config 'desk.office_hours.weekly' has 'monday', but weekdays are written mon, tue"),
+    ("office_hours:\n    weekly: {mon: ['9-12']}", "Config 'desk.office_hours.weekly' has '9-12' for mon, but opening hours are written like '09:00-12:30'"),
+    ("office_hours:\n    weekly: {mon: ['17:00-09:00']}", "Config 'desk.office_hours.weekly' has '17:00-09:00' for mon"),
+    ("office_hours:\n    time_zone: Europe/Gent", "Config 'desk.office_hours.time_zone' 'Europe/Gent' is not a time zone name"),
+    ("counsellors: [{name: Amal, languages: [xx]}]", "Config 'config' desk mentions the language 'xx', which is not in languages"),
+    ("counsellors: [{name: Amal}, {name: amal}]", "Config 'desk' counsellors: two counsellors have the same name"),
+    ("counsellors: [{name: 'Amal B'}]", "Config 'desk.counsellors.0.name'"),
+])
+def test_desk_settings_mistakes_are_named(tmp_path: Path, desk: str, message: str) -> None:
+    path = write(tmp_path, f"languages: [en, ar]\ndesk:\n  {desk}\n")
+    with pytest.raises(ConfigError) as error:
+        load_config(path, env={})
+    assert str(error.value).startswith(message)
+
+
+def test_a_date_that_does_not_exist_is_a_clear_error(tmp_path: Path) -> None:
+    path = write(tmp_path, "languages: [en]\ndesk:\n  office_hours:\n    holidays: [2026-02-30]\n")
+    with pytest.raises(ConfigError, match=r"has a value YAML cannot read \(day is out of range for month\); check the dates"):
+        load_config(path, env={})
+
+
+def test_repository_desk_has_counsellors_hours_and_holidays() -> None:
+    desk = load_config(ROOT / "config.yaml", env={}).settings.desk
+    assert [c.name for c in desk.counsellors] == ["Amal", "Lotte", "Olena"]
+    assert desk.office_hours.time_zone == "Europe/Brussels" and desk.office_hours.weekly["mon"] == ["09:00-12:30", "13:30-17:00"]
+    assert desk.counsellor("amal") is desk.counsellors[0] and desk.counsellor("nobody") is None
+
+
 def test_missing_required_key_is_named(tmp_path: Path) -> None:
     with pytest.raises(ConfigError, match=r"Config 'languages' is missing, and has no default"):
         load_config(write(tmp_path, "default_language: en\n"), env={})

@@ -59,7 +59,7 @@ async def test_language_command_changes_language(chat: Chat) -> None:
     ("/start", ["welcome-back"]),
     ("/menu", ["main-menu"]),
     ("/help", ["help"]),
-    ("/human", ["human-not-connected"]),
+    ("/human", ["handoff-waiting"]),
     ("/cancel", ["cancel-nothing", "main-menu"]),
     ("/forget", ["forget-confirm"]),
     ("/whatever", ["unknown-command"]),
@@ -70,15 +70,9 @@ async def test_commands(chat: Chat, command: str, expected: list[str]) -> None:
     assert keys(await chat(command)) == expected
 
 
-async def test_human_is_honest_and_gives_emergency_number(chat: Chat) -> None:
-    await chat.onboard("en")
-    replies = await chat("/human")
-    assert "not connected" in replies[0].text and "112" in replies[0].text
-
-
 async def test_human_button_works_like_the_command(chat: Chat) -> None:
     await chat.onboard("en")
-    assert keys(await chat.press("cmd:human")) == ["human-not-connected"]
+    assert keys(await chat.press("cmd:human")) == ["handoff-waiting"]
 
 
 async def test_forget_confirmed_deletes_everything_and_she_starts_fresh(chat: Chat, store: Store) -> None:

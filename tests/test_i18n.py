@@ -165,7 +165,7 @@ def test_stats_counts_drafts_and_reviews_per_language(tmp_path: Path, config: Co
     shutil.copytree(ROOT / "flows", tmp_path / "flows")
     (tmp_path / "config.yaml").write_text((ROOT / "config.yaml").read_text(encoding="utf-8"), encoding="utf-8")
     edit(locales / "fr" / "LC_MESSAGES" / "messages.po", "main-menu", user_comments=[])  # a native speaker checked it
-    entry = next((tmp_path / "knowledge").glob("*/*.nl.md"))
+    entry = next(path for path in sorted((tmp_path / "knowledge").glob("*/*.nl.md")) if path.parent.name != "replies")
     entry.write_text(entry.read_text(encoding="utf-8").replace("reviewed: false", "reviewed: true"), encoding="utf-8")
     local = load_config(tmp_path / "config.yaml", env={})
     ui_total, entry_total, rows = stats.collect(local, Content.load(local))

@@ -16,7 +16,7 @@ from bot import export
 from bot.conversation import Conversation
 from bot.messages import Kind, Outgoing
 from bot.storage import Store
-from tests.conftest import Chat
+from tests.conftest import Chat, always_open_file
 
 ROOT = Path(__file__).resolve().parent.parent
 SCENARIOS = sorted((Path(__file__).parent / "scenarios").glob("*.yaml"))
@@ -86,11 +86,13 @@ async def test_scenario_through_conversation(path: Path, db_url: str, content, c
 
 
 def run_chat(db: Path, lines: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Her replies (what goes to the desk is tested in tests/test_desk.py)."""
     stdin = "".join(json.dumps(line, ensure_ascii=False) + "\n" for line in lines)
-    result = subprocess.run([sys.executable, "-m", "bot", "chat", "--json", "--db", str(db)], input=stdin,
+    config = always_open_file(db.parent)
+    result = subprocess.run([sys.executable, "-m", "bot", "--config", str(config), "chat", "--json", "--db", str(db)], input=stdin,
                             capture_output=True, text=True, cwd=ROOT, timeout=180, encoding="utf-8")
     assert result.returncode == 0, result.stderr
-    return [json.loads(line) for line in result.stdout.splitlines()]
+    return [line for line in map(json.loads, result.stdout.splitlines()) if line["to"] != "desk"]
 
 
 @pytest.mark.parametrize("path", SCENARIOS, ids=[path.stem for path in SCENARIOS])

@@ -100,3 +100,42 @@ def test_interactive_chat_can_reorder_rtl_for_terminals_without_bidi(tmp_path: P
     assert result.returncode == 0, result.stderr
     assert f"[4] {get_display('العربية')}" in result.stdout
     assert "\u2068" not in result.stdout
+
+
+def test_json_chat_scripts_a_whole_handoff_with_a_counsellor(tmp_path: Path) -> None:
+    """Lines with "user": "desk:<name>" act as a counsellor; what goes to the desk is written "to": "desk"."""
+    from tests.conftest import always_open_file
+
+    lines = [{"user": "amina", "text": "hello"}, {"user": "amina", "button": "lang:en"}, {"user": "amina", "text": "/human"},
+             {"user": "desk:Amal", "text": "/queue"},
+             {"user": "desk:Amal", "button": "Take over"},                     # the card's button, by its label
+             {"user": "desk:Lotte", "button": "take:1"},
+             {"user": "desk:Amal", "case": 1, "text": "Hello, I am Amal."},
+             {"user": "amina", "text": "I got a letter I do not understand"},
+             {"user": "desk:Amal", "case": 1, "text": "/r send-photo"},
+             {"user": "amina", "text": "/bot"},
+             {"user": "desk:Amal", "case": 1, "text": "still there?"},
+             {"user": "desk:Amal", "case": "one", "text": "x"}]
+    config = always_open_file(tmp_path)
+    stdin = "".join(json.dumps(line, ensure_ascii=False) + "\n" for line in lines)
+    result = subprocess.run([sys.executable, "-m", "bot", "--config", str(config), "chat", "--json", "--db", str(tmp_path / "chat.db")],
+                            input=stdin, capture_output=True, text=True, cwd=ROOT, timeout=120, encoding="utf-8")
+    assert result.returncode == 0, result.stderr
+    out = [json.loads(line) for line in result.stdout.splitlines()]
+    flow = [(line.get("to"), line.get("key"), line.get("case")) for line in out if "error" not in line]
+    assert flow[3:] == [
+        ("amina", "handoff-waiting", None), ("desk", "desk-card", 1),
+        ("desk", "desk-queue", None),
+        ("desk", "desk-taken", 1), ("amina", "handoff-connected", None),
+        ("desk", "desk-already-taken", 1),
+        ("amina", "counsellor", None),
+        ("desk", "her-message", 1),
+        ("desk", "desk-reply-sent", 1), ("amina", "canned-reply", None),
+        ("amina", "handoff-back", None), ("amina", "main-menu", None), ("desk", "desk-she-left", 1),
+        ("desk", "desk-case-closed", 1),
+    ]
+    texts = {line.get("key"): line["text"] for line in out if "text" in line}
+    assert texts["counsellor"] == "**Amal**: Hello, I am Amal."
+    assert texts["her-message"] == "💬 I got a letter I do not understand"
+    assert "amina" not in texts["desk-card"]
+    assert out[-1] == {"error": "\"case\" (a case number) is for counsellor lines, e.g. {\"user\": \"desk:Amal\", \"case\": 3, \"text\": \"Hello\"}"}

@@ -12,10 +12,14 @@ from dataclasses import dataclass, field
 from typing import IO, Any
 
 from bot.conversation import Conversation
-from bot.messages import Button, Incoming, Kind, Outgoing
+from bot.desk import Desk, DeskMessage
+from bot.messages import DESK, Button, Incoming, Kind, Outgoing
+from bot.outbox import Outbox
+from bot.storage.cases import OutboxItem
 
 CHANNEL = "terminal"
 DEFAULT_USER = "local"
+COUNSELLOR = "desk:"  # "user": "desk:Amal" acts as the counsellor Amal
 ISOLATE, POP = "\u2068", "\u2069"  # keep RTL labels from swallowing the button numbers
 NO_ISOLATES = str.maketrans("", "", "\u2066\u2067\u2068\u2069")
 RTL_CHAR = re.compile(r"[\u0590-\u08ff\ufb1d-\ufdff\ufe70-\ufeff]")
@@ -30,6 +34,40 @@ class Terminal:
     buttons: dict[str, tuple[Button, ...]] = field(default_factory=dict)
     _session: str = field(default_factory=lambda: uuid.uuid4().hex[:12])
     _count: int = 0
+    _relayed: list[Outgoing] = field(default_factory=list)
+
+    def __post_init__(self) -> None:
+        self.desk = Desk(self.conversation)
+        self.outbox = Outbox(self.conversation.store, (CHANNEL, DESK), self._collect)
+
+    async def _collect(self, item: OutboxItem) -> bool:
+        """The terminal 'sends' a relayed message by printing it after the replies of the line."""
+        body = item.body
+        text = body.get("text", "")
+        if body.get("kind") and body.get("kind") != "text":  # a photo or voice message a terminal cannot show
+            text = f"{text} [{body['kind']}]".strip()
+        buttons = tuple(Button(label, payload) for label, payload in body.get("buttons", []))
+        if item.channel == DESK:
+            case = item.case_id if item.case_id is not None else int(item.recipient.split(":")[1])
+            self._relayed.append(Outgoing(DESK, text, buttons, body.get("key"), case=case))
+        else:
+            self._relayed.append(Outgoing(item.recipient, text, buttons, body.get("key"), bool(body.get("rtl"))))
+        return True
+
+    async def relayed(self) -> list[Outgoing]:
+        """What the outbox holds for the terminal and the desk now, in order."""
+        await self.outbox.drain()
+        found, self._relayed = self._relayed, []
+        for reply in found:
+            if reply.buttons:
+                self.buttons[DESK if reply.recipient == DESK else reply.recipient] = reply.buttons
+        return found
+
+    async def counsellor(self, name: str, kind: Kind, *, text: str = "", payload: str | None = None,
+                         case: int | None = None, message_id: str | None = None) -> list[Outgoing]:
+        self._count += 1
+        message = DeskMessage(name, message_id or f"{self._session}-{self._count}", case, kind, text, payload)
+        return await self.desk.handle(message)
 
     async def send(self, user: str, kind: Kind, *, text: str = "", payload: str | None = None,
                    location: tuple[float, float] | None = None, message_id: str | None = None,
@@ -66,13 +104,29 @@ class Terminal:
             except ValueError as exc:
                 self._write({"error": str(exc)})
                 continue
-            if kind is Kind.BUTTON:
-                fields["payload"] = self.resolve(user, fields["payload"])
-                if ":" not in fields["payload"] and fields["payload"] != "none":
-                    # a label of a button this process never showed (e.g. after a restart): she typed it
-                    kind, fields = Kind.TEXT, {key: value for key, value in fields.items() if key != "payload"}
-            for reply in await self.send(user, kind, **fields):
+            if user.startswith(COUNSELLOR):
+                replies = await self._as_counsellor(user[len(COUNSELLOR):], kind, fields)
+            else:
+                fields.pop("case", None)
+                if kind is Kind.BUTTON:
+                    fields["payload"] = self.resolve(user, fields["payload"])
+                    if ":" not in fields["payload"] and fields["payload"] != "none":
+                        # a label of a button this process never showed (e.g. after a restart): she typed it
+                        kind, fields = Kind.TEXT, {key: value for key, value in fields.items() if key != "payload"}
+                replies = await self.send(user, kind, **fields)
+            for reply in [*replies, *await self.relayed()]:
                 self._write(to_json(reply))
+
+    async def _as_counsellor(self, name: str, kind: Kind, fields: dict[str, Any]) -> list[Outgoing]:
+        fields.pop("language", None)
+        fields.pop("location", None)
+        if kind is Kind.BUTTON:
+            fields["payload"] = self.resolve(DESK, fields["payload"])
+        replies = await self.counsellor(name, kind, **fields)
+        shown = tuple(button for reply in replies for button in reply.buttons)
+        if shown:
+            self.buttons[DESK] = shown
+        return replies
 
     def _write(self, obj: dict[str, Any]) -> None:
         self.out.write(json.dumps(obj, ensure_ascii=False) + "\n")
@@ -96,7 +150,7 @@ class Terminal:
                 replies = await self.send(user, Kind.BUTTON, text=line, payload=payload)
             else:
                 replies = await self.send(user, Kind.TEXT, text=line)
-            self._show(replies)
+            self._show(replies + [reply for reply in await self.relayed() if reply.recipient == user])
 
     def _show(self, replies: list[Outgoing]) -> None:
         number = 0
@@ -139,6 +193,10 @@ def parse_json_line(line: str) -> tuple[str, Kind, dict[str, Any]]:
             if not isinstance(data[name], str):
                 raise ValueError(f"\"{name}\" must be a string")
             fields[target] = data[name]
+    if "case" in data:
+        if not user.startswith(COUNSELLOR) or not isinstance(data["case"], int) or isinstance(data["case"], bool):
+            raise ValueError("\"case\" (a case number) is for counsellor lines, e.g. {\"user\": \"desk:Amal\", \"case\": 3, \"text\": \"Hello\"}")
+        fields["case"] = data["case"]
     if "text" in data:
         if not isinstance(data["text"], str):
             raise ValueError("\"text\" must be a string")
@@ -159,12 +217,14 @@ def parse_json_line(line: str) -> tuple[str, Kind, dict[str, Any]]:
 
 
 def to_json(reply: Outgoing) -> dict[str, Any]:
-    line = {
+    line: dict[str, Any] = {
         "to": reply.recipient,
         "text": reply.text,
         "buttons": [{"label": button.label, "payload": button.payload} for button in reply.buttons],
         "key": reply.key,
     }
+    if reply.recipient == DESK and reply.case is not None:
+        line["case"] = reply.case
     return {**line, "action": reply.action} if reply.action else line
 
 

@@ -1,10 +1,10 @@
-"""SQLAlchemy tables: users, their conversation state, the message log, processed inbound ids."""
+"""SQLAlchemy tables: users, conversation state, message log, processed ids, records, cases, outbox."""
 
 from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import Boolean, DateTime, ForeignKey, Index, Integer, String, Text, UniqueConstraint
+from sqlalchemy import Boolean, DateTime, ForeignKey, Index, Integer, String, Text, UniqueConstraint, text
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 
@@ -112,3 +112,49 @@ class ChatMessage(Base):
     user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
     message_id: Mapped[str] = mapped_column(String(64))
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+
+class Case(Base):
+    """A woman handed to the counsellors' desk: open -> waiting -> active (with a counsellor) -> closed.
+    Deleted with her. ``desk_thread`` is the desk channel's id for the case's topic."""
+
+    __tablename__ = "cases"
+    __table_args__ = (
+        Index("ix_cases_status_opened", "status", "opened_at"),
+        # at most one case per woman that is not closed (also across processes)
+        Index("uq_cases_one_open", "user_id", unique=True, sqlite_where=text("status != 'closed'"),
+              postgresql_where=text("status != 'closed'")),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    status: Mapped[str] = mapped_column(String(16))
+    language: Mapped[str] = mapped_column(String(8))
+    topic: Mapped[str | None] = mapped_column(String(128))
+    trigger: Mapped[str] = mapped_column(String(16))
+    urgent: Mapped[bool] = mapped_column(Boolean, default=False)
+    counsellor: Mapped[str | None] = mapped_column(String(40))
+    desk_thread: Mapped[str | None] = mapped_column(String(64))
+    opened_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    taken_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    closed_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    closed_by: Mapped[str | None] = mapped_column(String(64))
+
+
+class Outbox(Base):
+    """A message stored before it is relayed (to her, or to the desk), sent by the channel named in
+    ``channel`` and retried until Telegram (or another channel) took it."""
+
+    __tablename__ = "outbox"
+    __table_args__ = (Index("ix_outbox_pending", "channel", "sent_at", "id"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    case_id: Mapped[int | None] = mapped_column(ForeignKey("cases.id", ondelete="CASCADE"), index=True)
+    channel: Mapped[str] = mapped_column(String(32))
+    recipient: Mapped[str] = mapped_column(String(128))
+    body: Mapped[str] = mapped_column(Text)  # JSON
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    next_attempt_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    claimed_until: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    sent_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))

@@ -19,11 +19,13 @@ from sqlalchemy.exc import DatabaseError, OperationalError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, async_sessionmaker
 
 from bot.errors import StorageError
-from bot.storage import migrate
+from bot.storage import cases, migrate
+from bot.storage.cases import CaseRow, OutboxItem
 from bot.storage.engine import create_engine, is_sqlite
-from bot.storage.models import ChatMessage, ConversationState, Feedback, MessageLog, ProcessedMessage, Record, Unanswered, User
+from bot.storage.models import ChatMessage, ConversationState, Feedback, MessageLog, Outbox, ProcessedMessage, Record, Unanswered, User
 
-CHAT_MESSAGES_KEPT = timedelta(hours=48)  # Telegram lets a bot delete messages of the last 48 hours only
+CHAT_MESSAGES_KEPT = timedelta(hours=48)
+OUTBOX_KEPT = timedelta(days=1)  # relayed messages, once sent  # Telegram lets a bot delete messages of the last 48 hours only
 
 
 def now() -> datetime:
@@ -42,6 +44,7 @@ class UserSession:
         self.state = state
         self._saved_state = json.dumps(state, sort_keys=True)
         self._logs: list[dict[str, Any]] = []
+        self._relays: list[dict[str, Any]] = []
         self._forgotten = False
 
     async def mark_processed(self, channel: str, message_id: str) -> bool:
@@ -74,6 +77,32 @@ class UserSession:
     async def log_feedback(self, entry: str, language: str, helpful: bool) -> None:
         await self._connection.execute(insert(Feedback).values(entry=entry, language=language, helpful=helpful, created_at=now()))
 
+    # The desk: her case and the messages relayed for it ---------------------------------------
+
+    async def open_case(self, language: str, topic: str | None, trigger: str, urgent: bool) -> CaseRow:
+        case_id = await cases.insert_case(self._connection, self.user.id, language, topic, trigger, urgent)
+        return await self.case(case_id)  # type: ignore[return-value]
+
+    async def case(self, case_id: int) -> CaseRow | None:
+        found = await cases.get_case(self._connection, case_id)
+        return found if found is not None and found.user_id == self.user.id else None
+
+    async def change_case(self, case_id: int, expect: tuple[str, ...] | None = None, **values: Any) -> bool:
+        return await cases.change_case(self._connection, case_id, expect, **values)
+
+    async def queue_position(self, case: CaseRow) -> int:
+        return await cases.queue_position(self._connection, case)
+
+    async def recent_messages(self, limit: int = 12) -> list[dict[str, Any]]:
+        """Her last messages and the bot's, oldest first (for a counsellor's case card)."""
+        stored = await cases.recent_messages(self._connection, self.user.id, limit)
+        pending = [{name: log[name] for name in ("direction", "kind", "text", "key")} for log in self._logs]
+        return (stored + pending)[-limit:]
+
+    def relay(self, case_id: int | None, channel: str, recipient: str, body: dict[str, Any]) -> None:
+        """Store a message for the outbox; it is committed with everything else, then sent."""
+        self._relays.append(cases.outbox_row(case_id, channel, recipient, body))
+
     def give_consent(self) -> None:
         self.user.consent_at = now()
 
@@ -84,11 +113,16 @@ class UserSession:
         self._logs.clear()
 
     async def _save(self) -> None:
-        if self._forgotten:
+        if self._forgotten:  # only what is not about her: the desk's notice that her case is gone
+            notices = [relay for relay in self._relays if relay["case_id"] is None]
+            if notices:
+                await self._connection.execute(insert(Outbox), notices)
             return
         stamp = now()
         if self._logs:
             await self._connection.execute(insert(MessageLog), self._logs)
+        if self._relays:
+            await self._connection.execute(insert(Outbox), self._relays)
         await self._connection.execute(
             update(User).where(User.id == self.user.id).values(
                 language=self.user.language, consent_at=self.user.consent_at, last_seen=stamp, active=True)  # she wrote: reachable
@@ -159,6 +193,55 @@ class Store:
             unit = UserSession(connection, user, state)
             yield unit
             await unit._save()
+
+    @asynccontextmanager
+    async def case_session(self, case_id: int) -> AsyncIterator[tuple[UserSession, CaseRow] | None]:
+        """The woman of a case, locked like one of her own messages (a counsellor's action and her
+        messages never interleave), with the case as it is under that lock; None when it is gone."""
+        async with self.engine.connect() as connection:
+            found = await cases.get_case(connection, case_id)
+            owner = None if found is None else (await connection.execute(
+                select(User.channel, User.channel_ref).where(User.id == found.user_id))).first()
+        if owner is None:
+            yield None
+            return
+        async with self.user_session(owner.channel, owner.channel_ref) as session:
+            case = await session.case(case_id)
+            yield (session, case) if case is not None else None
+
+    async def find_case(self, case_id: int | None = None, thread: str | None = None) -> CaseRow | None:
+        async with self.engine.connect() as connection:
+            return await cases.get_case(connection, case_id, thread)
+
+    async def list_cases(self, statuses: tuple[str, ...], counsellor: str | None = None) -> list[CaseRow]:
+        async with self.engine.connect() as connection:
+            return await cases.list_cases(connection, statuses, counsellor)
+
+    async def set_desk_thread(self, case_id: int, thread: str) -> None:
+        """The desk channel made the case's topic; a case that was only opened is now waiting."""
+        async with self._writer(), self.engine.begin() as connection:
+            await cases.change_case(connection, case_id, None, desk_thread=thread)
+            await cases.change_case(connection, case_id, (cases.OPEN,), status=cases.WAITING)
+
+    async def claim_outbox(self, channels: tuple[str, ...], limit: int = 50, lease: timedelta = timedelta(seconds=60)) -> list[OutboxItem]:
+        async with self._writer(), self.engine.begin() as connection:
+            return await cases.claim(connection, channels, limit, lease)
+
+    async def outbox_sent(self, item: OutboxItem) -> None:
+        async with self._writer(), self.engine.begin() as connection:
+            await cases.mark_sent(connection, item.id)
+
+    async def outbox_release(self, item: OutboxItem) -> None:
+        async with self._writer(), self.engine.begin() as connection:
+            await cases.release(connection, item.id)
+
+    async def outbox_failed(self, item: OutboxItem) -> None:
+        async with self._writer(), self.engine.begin() as connection:
+            await cases.mark_failed(connection, item)
+
+    async def outbox_pending(self) -> int:
+        async with self.engine.connect() as connection:
+            return int((await connection.execute(select(func.count()).select_from(Outbox).where(Outbox.sent_at.is_(None)))).scalar_one())
 
     def _writer(self) -> asyncio.Lock | nullcontext[None]:
         return self._sqlite_writer if self.sqlite else nullcontext()
@@ -238,6 +321,7 @@ class Store:
             processed = await session.execute(delete(ProcessedMessage).where(ProcessedMessage.created_at < message_cutoff))
             await session.execute(delete(Unanswered).where(Unanswered.created_at < message_cutoff))
             await session.execute(delete(ChatMessage).where(ChatMessage.created_at < at - CHAT_MESSAGES_KEPT))
+            await session.execute(delete(Outbox).where(Outbox.sent_at < at - OUTBOX_KEPT))  # sent: the message log keeps what matters
             users = await session.execute(delete(User).where(User.last_seen < user_cutoff))
         return {"messages": messages.rowcount, "processed": processed.rowcount, "users": users.rowcount}
 

@@ -1,0 +1,148 @@
+"""Cases of the counsellors' desk and the outbox of relayed messages: statements on one connection."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, fields
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from sqlalchemy import and_, func, insert, or_, select, update
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from bot.storage.models import Case, MessageLog, Outbox
+
+OPEN, WAITING, ACTIVE, CLOSED = "open", "waiting", "active", "closed"
+NOT_CLOSED = (OPEN, WAITING, ACTIVE)
+RETRY_AFTER = (2.0, 5.0, 15.0, 60.0, 300.0)  # seconds before the next attempt after a failed relay
+
+
+def now() -> datetime:
+    return datetime.now(UTC)
+
+
+@dataclass
+class CaseRow:
+    id: int
+    user_id: int
+    status: str
+    language: str
+    topic: str | None
+    trigger: str
+    urgent: bool
+    counsellor: str | None
+    desk_thread: str | None
+    opened_at: datetime
+    taken_at: datetime | None
+    closed_at: datetime | None
+    closed_by: str | None
+
+    @classmethod
+    def of(cls, row: Any) -> CaseRow:
+        values = {field.name: row[field.name] for field in fields(cls)}
+        for name in ("opened_at", "taken_at", "closed_at"):  # SQLite gives naive datetimes back
+            if values[name] is not None and values[name].tzinfo is None:
+                values[name] = values[name].replace(tzinfo=UTC)
+        return cls(**values)
+
+
+@dataclass(frozen=True)
+class OutboxItem:
+    id: int
+    case_id: int | None
+    channel: str
+    recipient: str
+    body: dict[str, Any]
+    attempts: int
+
+
+async def insert_case(connection: AsyncConnection, user_id: int, language: str, topic: str | None, trigger: str, urgent: bool) -> int:
+    result = await connection.execute(insert(Case).values(
+        user_id=user_id, status=OPEN, language=language, topic=topic, trigger=trigger, urgent=urgent, opened_at=now()).returning(Case.id))
+    return int(result.scalar_one())
+
+
+async def get_case(connection: AsyncConnection, case_id: int | None = None, thread: str | None = None) -> CaseRow | None:
+    query = select(Case.__table__).where(Case.id == case_id if case_id is not None else Case.desk_thread == thread)
+    row = (await connection.execute(query)).mappings().first()
+    return CaseRow.of(row) if row else None
+
+
+async def change_case(connection: AsyncConnection, case_id: int, expect: tuple[str, ...] | None = None, **values: Any) -> bool:
+    """Update a case; with ``expect``, only while its status is one of those (False otherwise)."""
+    statement = update(Case).where(Case.id == case_id)
+    if expect:
+        statement = statement.where(Case.status.in_(expect))
+    return (await connection.execute(statement.values(**values))).rowcount == 1
+
+
+async def list_cases(connection: AsyncConnection, statuses: tuple[str, ...], counsellor: str | None = None) -> list[CaseRow]:
+    """Urgent cases first, then the oldest."""
+    query = select(Case.__table__).where(Case.status.in_(statuses))
+    if counsellor is not None:
+        query = query.where(func.lower(Case.counsellor) == counsellor.lower())
+    query = query.order_by(Case.urgent.desc(), Case.opened_at, Case.id)
+    return [CaseRow.of(row) for row in (await connection.execute(query)).mappings()]
+
+
+async def queue_position(connection: AsyncConnection, case: CaseRow) -> int:
+    """1 + the waiting cases served before this one (urgent ones first, then by age)."""
+    older = or_(Case.opened_at < case.opened_at, and_(Case.opened_at == case.opened_at, Case.id < case.id))
+    ahead = and_(Case.urgent.is_(True), older) if case.urgent else or_(Case.urgent.is_(True), older)
+    query = select(func.count()).select_from(Case).where(Case.status.in_((OPEN, WAITING)), Case.id != case.id, ahead)
+    return int((await connection.execute(query)).scalar_one()) + 1
+
+
+async def recent_messages(connection: AsyncConnection, user_id: int, limit: int) -> list[dict[str, Any]]:
+    query = (select(MessageLog.direction, MessageLog.kind, MessageLog.text, MessageLog.key)
+             .where(MessageLog.user_id == user_id).order_by(MessageLog.id.desc()).limit(limit))
+    return [dict(row) for row in reversed((await connection.execute(query)).mappings().all())]
+
+
+def outbox_row(case_id: int | None, channel: str, recipient: str, body: dict[str, Any]) -> dict[str, Any]:
+    stamp = now()
+    return {"case_id": case_id, "channel": channel, "recipient": recipient, "body": json.dumps(body, ensure_ascii=False),
+            "attempts": 0, "created_at": stamp, "next_attempt_at": stamp}
+
+
+async def claim(connection: AsyncConnection, channels: tuple[str, ...], limit: int, lease: timedelta) -> list[OutboxItem]:
+    """Unsent items that are due, in order, for a lease. A recipient whose earlier item waits for a
+    retry (or is being sent elsewhere) gets nothing now: her messages arrive in order."""
+    stamp = now()
+    query = (select(Outbox.id, Outbox.case_id, Outbox.channel, Outbox.recipient, Outbox.body, Outbox.attempts,
+                    Outbox.next_attempt_at, Outbox.claimed_until)
+             .where(Outbox.channel.in_(channels), Outbox.sent_at.is_(None)).order_by(Outbox.id).limit(limit * 4))
+    blocked: set[tuple[str, str]] = set()
+    chosen: list[OutboxItem] = []
+    for row in (await connection.execute(query)).mappings():
+        target = (row["channel"], row["recipient"])
+        if target in blocked:
+            continue
+        if _aware(row["next_attempt_at"]) > stamp or (row["claimed_until"] is not None and _aware(row["claimed_until"]) > stamp):
+            blocked.add(target)
+            continue
+        chosen.append(OutboxItem(row["id"], row["case_id"], row["channel"], row["recipient"], json.loads(row["body"]), row["attempts"]))
+        if len(chosen) == limit:
+            break
+    if chosen:
+        await connection.execute(update(Outbox).where(Outbox.id.in_([item.id for item in chosen])).values(claimed_until=stamp + lease))
+    return chosen
+
+
+async def mark_sent(connection: AsyncConnection, item_id: int) -> None:
+    await connection.execute(update(Outbox).where(Outbox.id == item_id).values(sent_at=now(), claimed_until=None))
+
+
+async def release(connection: AsyncConnection, item_id: int) -> None:
+    """Not attempted this round (an earlier message to the same recipient failed)."""
+    await connection.execute(update(Outbox).where(Outbox.id == item_id).values(claimed_until=None))
+
+
+async def mark_failed(connection: AsyncConnection, item: OutboxItem) -> None:
+    delay = RETRY_AFTER[min(item.attempts, len(RETRY_AFTER) - 1)]
+    await connection.execute(update(Outbox).where(Outbox.id == item.id).values(
+        attempts=item.attempts + 1, next_attempt_at=now() + timedelta(seconds=delay), claimed_until=None))
+
+
+def _aware(value: datetime) -> datetime:
+    return value if value.tzinfo is not None else value.replace(tzinfo=UTC)
