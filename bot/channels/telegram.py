@@ -8,6 +8,7 @@ import logging
 import os
 import weakref
 from datetime import datetime, timedelta, timezone
+from typing import Any
 
 # Opt in to python-telegram-bot's coming behaviour (time periods as timedelta) instead of a
 # deprecation warning on every RetryAfter; must be set before the library reads it.
@@ -18,15 +19,18 @@ from telegram.constants import ChatMemberStatus, ChatType, ParseMode
 from telegram.error import BadRequest, Forbidden, NetworkError, RetryAfter, TelegramError
 from telegram.ext import AIORateLimiter, Application, CallbackQueryHandler, ChatMemberHandler, ContextTypes, MessageHandler, filters
 
+from bot.channels.telegram_desk import TelegramDesk
 from bot.channels.telegram_http import AiohttpRequest
 from bot.channels.telegram_render import keyboard, split, to_html
 from bot.conversation import Conversation
-from bot.messages import Incoming, Kind, Outgoing
+from bot.messages import DESK, Incoming, Kind, Outgoing
+from bot.outbox import Outbox
 
 log = logging.getLogger(__name__)
 
 CHANNEL = "telegram"
-COMMANDS = ("start", "menu", "help", "language", "human", "cancel", "clear", "forget")
+COMMANDS = ("start", "menu", "help", "language", "human", "bot", "cancel", "clear", "forget")
+DESK_ONLY_COMMANDS = ("bot",)  # in the menu only where a counsellor can have her (a desk chat is set)
 BACKOFF = (1.0, 2.0, 4.0)     # seconds between attempts after a network error
 DELETABLE = timedelta(hours=48)
 UPDATES = [Update.MESSAGE, Update.EDITED_MESSAGE, Update.CALLBACK_QUERY, Update.MY_CHAT_MEMBER]
@@ -49,8 +53,13 @@ class TelegramChannel:
         if api_url:
             builder = builder.base_url(api_url).base_file_url(api_url.replace("/bot", "/file/bot"))
         self.application = builder.build()
+        self.desk = TelegramDesk(self)
+        self.outbox = Outbox(self.store, (CHANNEL, DESK) if desk_chat_id is not None else (CHANNEL,), self.desk.deliver)
         private = filters.ChatType.PRIVATE
         self.application.add_handler(ChatMemberHandler(self.on_my_chat_member, ChatMemberHandler.MY_CHAT_MEMBER))
+        if desk_chat_id is not None:  # what counsellors write in the desk (service messages are not theirs)
+            in_desk = filters.UpdateType.MESSAGE & filters.Chat(chat_id=desk_chat_id) & ~filters.StatusUpdate.ALL
+            self.application.add_handler(MessageHandler(in_desk, self.desk.on_message))
         self.application.add_handler(CallbackQueryHandler(self.on_callback))
         self.application.add_handler(MessageHandler(filters.UpdateType.EDITED_MESSAGE & private, self.on_edited))
         self.application.add_handler(MessageHandler(filters.UpdateType.MESSAGE & private, self.on_message))
@@ -74,8 +83,11 @@ class TelegramChannel:
         query = update.callback_query
         if query is None:
             return
-        await _quietly(query.answer())  # the spinner on her button stops at once
+        await _quietly(query.answer())  # the spinner on her button (or a counsellor's) stops at once
         chat = query.message.chat if query.message else None
+        if chat is not None and self.desk_chat_id is not None and chat.id == self.desk_chat_id:
+            await self.desk.on_callback(query)
+            return
         if chat is None or chat.type != ChatType.PRIVATE:
             return
         if query.message is not None and isinstance(query.message, Message):
@@ -111,6 +123,7 @@ class TelegramChannel:
             lock = self._chats[chat_id] = asyncio.Lock()
         async with lock:
             replies = await self.conversation.handle(incoming)
+            self.outbox.poke()  # what she sent for the desk goes out now, next to her replies
             await self.deliver(chat_id, replies, [str(her_message)] if her_message is not None else [])
 
     async def deliver(self, chat_id: int, replies: list[Outgoing], seen: list[str] | None = None) -> None:
@@ -136,20 +149,15 @@ class TelegramChannel:
 
     async def send(self, chat_id: int, text: str, markup: object | None) -> int | None:
         """Send one message: the id, or None when she cannot be reached (blocked, or still failing)."""
-        bot = self.application.bot
         for attempt, pause in enumerate((*BACKOFF, None)):
             try:
-                message = await bot.send_message(chat_id, to_html(text), parse_mode=ParseMode.HTML, reply_markup=markup,  # type: ignore[arg-type]
-                                                 link_preview_options=LinkPreviewOptions(is_disabled=True))
-                return message.message_id
+                return await self.send_once(chat_id, to_html(text), text, markup)
             except Forbidden:
                 await self.store.set_active(CHANNEL, str(chat_id), False)
                 log.info("cannot write to a woman who blocked the bot: marked inactive")
                 return None
-            except BadRequest as error:  # e.g. HTML Telegram refuses: send the words without formatting
-                log.warning("Telegram refused a message (%s): sending it as plain text", error.message)
-                message = await bot.send_message(chat_id, text, reply_markup=markup)  # type: ignore[arg-type]
-                return message.message_id
+            except BadRequest:  # refused even as plain text: trying again changes nothing
+                raise
             except RetryAfter as error:
                 pause = float(error.retry_after if isinstance(error.retry_after, (int, float)) else error.retry_after.total_seconds())
             except NetworkError as error:
@@ -159,6 +167,18 @@ class TelegramChannel:
             await asyncio.sleep(pause)
         log.error("giving up sending a message after %d attempts", len(BACKOFF) + 1)
         return None
+
+    async def send_once(self, chat_id: int, html: str, plain: str, markup: object | None, **options: Any) -> int:
+        """One sendMessage, as plain text when Telegram refuses the HTML; Telegram's other errors
+        (Forbidden, RetryAfter, network errors) are the caller's to handle."""
+        bot = self.application.bot
+        try:
+            message = await bot.send_message(chat_id, html, parse_mode=ParseMode.HTML, reply_markup=markup,  # type: ignore[arg-type]
+                                             link_preview_options=LinkPreviewOptions(is_disabled=True), **options)
+        except BadRequest as error:  # e.g. HTML Telegram refuses: send the words without formatting
+            log.warning("Telegram refused a message (%s): sending it as plain text", error.message)
+            message = await bot.send_message(chat_id, plain, reply_markup=markup, **options)  # type: ignore[arg-type]
+        return message.message_id
 
     async def clear(self, chat_id: int) -> None:
         """Delete from her phone what Telegram still lets a bot delete (48 hours, both sides)."""
@@ -173,15 +193,17 @@ class TelegramChannel:
         """The command menu in each of her languages (Telegram picks it by the app's language)."""
         catalogs = self.conversation.content.catalogs
         settings = self.conversation.config.settings
+        names = [name for name in COMMANDS if self.desk_chat_id is not None or name not in DESK_ONLY_COMMANDS]
         for language in (None, *settings.languages):
-            texts = [BotCommand(name, catalogs.get(language or settings.default_language, f"command-{name}").text) for name in COMMANDS]
+            texts = [BotCommand(name, catalogs.get(language or settings.default_language, f"command-{name}").text) for name in names]
             await self.application.bot.set_my_commands(texts, language_code=language)
 
 
 def to_incoming(message: Message) -> Incoming:
-    """A private-chat message as the core sees it (kind, text, location, her app's language)."""
-    base = {"channel": CHANNEL, "user": str(message.chat.id), "message_id": f"{message.chat.id}:{message.message_id}",
-            "language_hint": _language(message)}
+    """A private-chat message as the core sees it (kind, text, location, her app's language); a photo,
+    voice message or document carries its reference, so that a counsellor can get a copy."""
+    handle = f"{message.chat.id}:{message.message_id}"
+    base = {"channel": CHANNEL, "user": str(message.chat.id), "message_id": handle, "language_hint": _language(message)}
     if message.text is not None:
         return Incoming(kind=Kind.TEXT, text=message.text, **base)
     if message.location is not None:
@@ -189,12 +211,12 @@ def to_incoming(message: Message) -> Incoming:
     if message.contact is not None:
         return Incoming(kind=Kind.CONTACT, text=message.contact.phone_number, **base)
     if message.voice is not None or message.audio is not None or message.video_note is not None:
-        return Incoming(kind=Kind.VOICE, **base)
+        return Incoming(kind=Kind.VOICE, reference=handle, **base)
     if message.photo:
-        return Incoming(kind=Kind.IMAGE, **base)
+        return Incoming(kind=Kind.IMAGE, reference=handle, **base)
     if message.document is not None:
-        return Incoming(kind=Kind.DOCUMENT, **base)
-    return Incoming(kind=Kind.OTHER, **base)  # stickers, videos, polls …
+        return Incoming(kind=Kind.DOCUMENT, reference=handle, **base)
+    return Incoming(kind=Kind.OTHER, reference=handle, **base)  # stickers, videos, polls …
 
 
 def _language(message: Message) -> str | None:

@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import logging
 import secrets
 import signal
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from urllib.parse import urlparse
 
 from bot.channels.telegram import UPDATES, TelegramChannel
@@ -18,26 +21,50 @@ log = logging.getLogger(__name__)
 async def run(conversation: Conversation, config: Config, *, webhook: str | None = None, listen: str = "127.0.0.1",
               port: int = 8443, stop: asyncio.Event | None = None, telegram_limits: bool = True) -> TelegramChannel:
     """Serve until ``stop`` is set (or SIGINT/SIGTERM). The secret for the webhook comes from
-    TELEGRAM_WEBHOOK_SECRET, else a random one for this run; a request without it gets 403."""
+    TELEGRAM_WEBHOOK_SECRET, else a random one for this run; a request without it gets 403.
+    The outbox runs alongside: relays stored before a restart (or while Telegram failed) go out."""
     stop = stop or _stop_on_signals()
+    if config.settings.desk.chat_id is None and config.settings.desk.counsellors:
+        log.warning("desk.chat_id is not set: no counsellor would see a case, so women are told counsellors are not connected")
+        conversation.config = config = without_counsellors(config)
     channel = TelegramChannel(conversation, config.env.telegram_token or "", config.env.telegram_api_url,
                               config.settings.desk.chat_id, telegram_limits=telegram_limits)
     application = channel.application
     async with application:
         await channel.set_commands()
         await application.start()
-        if webhook:
-            secret = config.env.telegram_webhook_secret or secrets.token_urlsafe(32)
-            await application.updater.start_webhook(listen=listen, port=port, url_path=urlparse(webhook).path.lstrip("/"),  # type: ignore[union-attr]
-                                                    webhook_url=webhook, secret_token=secret, allowed_updates=UPDATES)
-            log.info("Telegram webhook listening on %s:%d for %s", listen, port, webhook)
-        else:
-            await application.updater.start_polling(allowed_updates=UPDATES)  # type: ignore[union-attr]
-            log.info("Telegram long polling started")
-        await stop.wait()
-        await application.updater.stop()  # type: ignore[union-attr]
+        async with _outbox_running(channel):
+            if webhook:
+                secret = config.env.telegram_webhook_secret or secrets.token_urlsafe(32)
+                await application.updater.start_webhook(listen=listen, port=port, url_path=urlparse(webhook).path.lstrip("/"),  # type: ignore[union-attr]
+                                                        webhook_url=webhook, secret_token=secret, allowed_updates=UPDATES)
+                log.info("Telegram webhook listening on %s:%d for %s", listen, port, webhook)
+            else:
+                await application.updater.start_polling(allowed_updates=UPDATES)  # type: ignore[union-attr]
+                log.info("Telegram long polling started")
+            await stop.wait()
+            await application.updater.stop()  # type: ignore[union-attr]
         await application.stop()
     return channel
+
+
+def without_counsellors(config: Config) -> Config:
+    """The same settings with nobody on the desk: /human then says honestly that nobody is connected."""
+    desk = config.settings.desk.model_copy(update={"counsellors": []})
+    return dataclasses.replace(config, settings=config.settings.model_copy(update={"desk": desk}))
+
+
+@asynccontextmanager
+async def _outbox_running(channel: TelegramChannel) -> AsyncIterator[None]:
+    """The outbox sends while the bot runs; on the way out it finishes the item in hand."""
+    stop = asyncio.Event()
+    task = asyncio.create_task(channel.outbox.run(stop), name="outbox")
+    try:
+        yield
+    finally:
+        stop.set()
+        channel.outbox.poke()  # wake it from its pause, so it sees the stop at once
+        await task
 
 
 def _stop_on_signals() -> asyncio.Event:

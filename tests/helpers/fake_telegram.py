@@ -1,5 +1,6 @@
 """A local fake of the Telegram Bot API on 127.0.0.1: it records every method call, serves queued
-updates to getUpdates, answers like Telegram does, and can be told to fail (403, 429, 400)."""
+updates to getUpdates, answers like Telegram does (messages, forum topics, copies), and can be told
+to fail (403, 429, 400, 500, or a dropped connection)."""
 
 from __future__ import annotations
 
@@ -25,9 +26,11 @@ class FakeTelegram:
     def __init__(self) -> None:
         self.calls: list[tuple[str, dict[str, Any]]] = []
         self.updates: list[dict[str, Any]] = []
-        self.failures: dict[str, list[dict[str, Any]]] = {}
+        self.failures: dict[str, list[tuple[str | None, dict[str, Any]]]] = {}
+        self.failed: set[int] = set()             # indexes in `calls` that got an error
         self.sent_at: dict[int, float] = {}       # message_id -> time sendMessage was called
         self._ids = itertools.count(5000)
+        self._topics = itertools.count(900)       # message_thread_id of the forum topics made
         self._lock = threading.Lock()
         self._server = _Server(("127.0.0.1", 0), self._handler())
         self._server.handle_error = lambda request, address: None  # a client gone mid-reply (shutdown) is no error here
@@ -49,13 +52,20 @@ class FakeTelegram:
         with self._lock:
             self.updates.extend(updates)
 
-    def fail(self, method: str, *responses: dict[str, Any]) -> None:
-        """The next calls of `method` get these error bodies, e.g. {"error_code": 403, ...}."""
-        self.failures.setdefault(method, []).extend(responses)
+    def fail(self, method: str, *responses: dict[str, Any], chat_id: int | str | None = None) -> None:
+        """The next calls of `method` (to `chat_id` only, when given) get these error bodies, e.g.
+        {"error_code": 403, ...}; {"close": True} drops the connection without an answer."""
+        with self._lock:
+            self.failures.setdefault(method, []).extend((None if chat_id is None else str(chat_id), r) for r in responses)
 
     def called(self, method: str) -> list[dict[str, Any]]:
         with self._lock:
             return [params for name, params in self.calls if name == method]
+
+    def succeeded(self, method: str) -> list[dict[str, Any]]:
+        """The calls of `method` that Telegram took (not the ones told to fail)."""
+        with self._lock:
+            return [params for index, (name, params) in enumerate(self.calls) if name == method and index not in self.failed]
 
     def wait_for(self, method: str, count: int = 1, timeout: float = 30.0) -> list[dict[str, Any]]:
         deadline = time.monotonic() + timeout
@@ -69,12 +79,15 @@ class FakeTelegram:
 
     # The Bot API ---------------------------------------------------------------------------
 
-    def answer(self, method: str, params: dict[str, Any]) -> tuple[int, dict[str, Any]]:
+    def answer(self, method: str, params: dict[str, Any]) -> tuple[int, dict[str, Any]] | None:
+        """Status and body; None: drop the connection (a failure told to close it)."""
         with self._lock:
             self.calls.append((method, params))
-            failure = self.failures.get(method, [])
-            if failure:
-                error = failure.pop(0)
+            error = self._failure(method, params)
+            if error is not None:
+                self.failed.add(len(self.calls) - 1)
+                if error.get("close"):
+                    return None
                 return error.get("error_code", 400), {"ok": False, **error}
         if method == "getMe":
             return 200, {"ok": True, "result": BOT}
@@ -83,10 +96,23 @@ class FakeTelegram:
         if method in ("sendMessage", "editMessageText"):
             message_id = next(self._ids)
             self.sent_at[message_id] = time.perf_counter()
-            chat = {"id": int(params["chat_id"]), "type": "private" if int(params["chat_id"]) > 0 else "supergroup", "first_name": "A"}
-            return 200, {"ok": True, "result": {"message_id": message_id, "date": int(time.time()), "chat": chat,
-                                                "from": BOT, "text": params.get("text", "")}}
+            message = {"message_id": message_id, "date": int(time.time()), "chat": _chat(params["chat_id"]), "from": BOT,
+                       "text": params.get("text", "")}
+            if params.get("message_thread_id"):
+                message.update(message_thread_id=int(params["message_thread_id"]), is_topic_message=True)
+            return 200, {"ok": True, "result": message}
+        if method == "createForumTopic":
+            return 200, {"ok": True, "result": {"message_thread_id": next(self._topics), "name": params.get("name", ""), "icon_color": 7322096}}
+        if method == "copyMessage":
+            return 200, {"ok": True, "result": {"message_id": next(self._ids)}}
         return 200, {"ok": True, "result": True}
+
+    def _failure(self, method: str, params: dict[str, Any]) -> dict[str, Any] | None:
+        queued = self.failures.get(method, [])
+        for index, (chat_id, error) in enumerate(queued):
+            if chat_id is None or chat_id == str(params.get("chat_id")):
+                return queued.pop(index)[1]
+        return None
 
     def _next_updates(self, params: dict[str, Any]) -> list[dict[str, Any]]:
         offset = int(params.get("offset") or 0)
@@ -112,8 +138,11 @@ class FakeTelegram:
                     self._reply(404, {"ok": False, "error_code": 404, "description": "Not Found"})
                     return
                 body = self.rfile.read(int(self.headers.get("Content-Length") or 0)).decode()
-                status, payload = fake.answer(path.rsplit("/", 1)[1], parse_body(body, self.headers.get("Content-Type", "")))
-                self._reply(status, payload)
+                answered = fake.answer(path.rsplit("/", 1)[1], parse_body(body, self.headers.get("Content-Type", "")))
+                if answered is None:  # like a network failure: no answer at all
+                    self.close_connection = True
+                    return
+                self._reply(*answered)
 
             do_GET = do_POST  # noqa: N815
 
@@ -129,6 +158,12 @@ class FakeTelegram:
                 pass
 
         return Handler
+
+
+def _chat(chat_id: int | str) -> dict[str, Any]:
+    if int(chat_id) > 0:
+        return {"id": int(chat_id), "type": "private", "first_name": "A"}
+    return {"id": int(chat_id), "type": "supergroup", "title": "Desk", "is_forum": True}
 
 
 def parse_body(body: str, content_type: str) -> dict[str, Any]:
