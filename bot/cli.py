@@ -41,7 +41,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     commands.add_parser("check", help="validate config.yaml and the content files")
     commands.add_parser("stats", help="translations and reviews per language")
-    _db_option(commands.add_parser("report", help="unanswered questions, unhelpful answers, answers per topic and language"))
+    _db_option(commands.add_parser("report", help="unanswered questions, unhelpful answers, answers per topic and language, the desk's cases"))
 
     export = commands.add_parser("export", help="records stored by flows, e.g. job-shadowing sign-ups")
     export.add_argument("what", choices=["signups", "requests"], help="signups: job-shadowing; requests: advice flows where she asked a counsellor to contact her")
@@ -199,6 +199,7 @@ async def _report(args: argparse.Namespace, config: Config) -> int:
         questions = await report.unanswered(store)
         text = report.render(report.group(questions, shared_embedder()), await report.feedback_counts(store),
                              await report.answers_by_topic_and_language(store))
+        text += "\n" + report.render_desk(await report.desk_summary(store))
     finally:
         await store.close()
     print(text)

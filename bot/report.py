@@ -1,4 +1,4 @@
-"""`wegwijs report`: what women asked that the bot could not answer, and how answers were rated."""
+"""`wegwijs report`: what women asked that the bot could not answer, how answers were rated, and the desk's cases."""
 
 from __future__ import annotations
 
@@ -12,6 +12,7 @@ from sqlalchemy import func, select
 from bot.embedder import Embedder
 from bot.knowledge import normalise
 from bot.storage import Store
+from bot.storage.cases import ACTIVE, CLOSED, OPEN, WAITING
 from bot.storage.models import Feedback, MessageLog, Unanswered, User
 
 SAME_QUESTION = 0.92  # cosine above which two unanswered questions count as one
@@ -68,6 +69,37 @@ async def answers_by_topic_and_language(store: Store) -> Counter[tuple[str, str]
     for key, language, count in rows:
         counts[(key[6:].split("/")[0], language or "?")] += count
     return counts
+
+
+@dataclass(frozen=True)
+class DeskSummary:
+    by_status: Counter[str]
+    by_trigger: Counter[str]
+    by_language: Counter[str]
+    minutes_to_take: list[float]  # for every case a counsellor took: from her request to Take over
+
+    @property
+    def median_minutes(self) -> float | None:
+        ordered = sorted(self.minutes_to_take)
+        return ordered[len(ordered) // 2] if ordered else None
+
+
+async def desk_summary(store: Store) -> DeskSummary:
+    cases = await store.list_cases((OPEN, WAITING, ACTIVE, CLOSED))
+    return DeskSummary(Counter(c.status for c in cases), Counter(c.trigger for c in cases), Counter(c.language for c in cases),
+                       [(c.taken_at.replace(tzinfo=c.opened_at.tzinfo) - c.opened_at).total_seconds() / 60 for c in cases if c.taken_at])
+
+
+def render_desk(summary: DeskSummary) -> str:
+    lines = ["\n# Counsellors' desk (cases kept until the woman is deleted)"]
+    if not summary.by_status:
+        return "\n".join([*lines, "none"])
+    lines.append("now:        " + ", ".join(f"{status} {summary.by_status[status]}" for status in (OPEN, WAITING, ACTIVE, CLOSED)))
+    lines.append("started by: " + ", ".join(f"{trigger} {n}" for trigger, n in summary.by_trigger.most_common()))
+    lines.append("languages:  " + ", ".join(f"{language} {n}" for language, n in summary.by_language.most_common()))
+    median = summary.median_minutes
+    lines.append(f"taken over: {len(summary.minutes_to_take)}, median {median:.0f} min after she asked" if median is not None else "taken over: 0")
+    return "\n".join(lines)
 
 
 def group(questions: list[Question], embedder: Embedder | None) -> list[Group]:

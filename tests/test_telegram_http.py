@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import socket
 import threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -12,7 +11,7 @@ from telegram import Bot, InputFile
 from telegram.error import NetworkError, TimedOut
 
 from bot.channels.telegram_http import AiohttpRequest
-from tests.helpers.fake_telegram import BOT, TOKEN, FakeTelegram
+from tests.helpers.fake_telegram import BOT, TOKEN, FakeTelegram, write_json
 
 
 class _Recorder(ThreadingHTTPServer):
@@ -29,17 +28,12 @@ class _Recorder(ThreadingHTTPServer):
             def do_POST(self) -> None:  # noqa: N802
                 body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
                 if self.path.endswith("/getMe"):
-                    data = json.dumps({"ok": True, "result": BOT}).encode()
-                else:
-                    server.bodies.append((self.headers["Content-Type"], body))
-                    if server.delay is not None:
-                        server.delay.wait(5)
-                    data = b'{"ok": true, "result": {"message_id": 7, "date": 0, "chat": {"id": 5, "type": "private"}}}'
-                self.send_response(200)
-                self.send_header("Content-Type", "application/json")
-                self.send_header("Content-Length", str(len(data)))
-                self.end_headers()
-                self.wfile.write(data)
+                    write_json(self, 200, {"ok": True, "result": BOT})
+                    return
+                server.bodies.append((self.headers["Content-Type"], body))
+                if server.delay is not None:
+                    server.delay.wait(5)
+                write_json(self, 200, {"ok": True, "result": {"message_id": 7, "date": 0, "chat": {"id": 5, "type": "private"}}})
 
             def log_message(self, *args: object) -> None:
                 pass

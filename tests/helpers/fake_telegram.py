@@ -147,12 +147,7 @@ class FakeTelegram:
             do_GET = do_POST  # noqa: N815
 
             def _reply(self, status: int, payload: dict[str, Any]) -> None:
-                data = json.dumps(payload).encode()
-                self.send_response(status)
-                self.send_header("Content-Type", "application/json")
-                self.send_header("Content-Length", str(len(data)))
-                self.end_headers()
-                self.wfile.write(data)
+                write_json(self, status, payload)
 
             def log_message(self, *args: object) -> None:
                 pass
@@ -164,6 +159,16 @@ def _chat(chat_id: int | str) -> dict[str, Any]:
     if int(chat_id) > 0:
         return {"id": int(chat_id), "type": "private", "first_name": "A"}
     return {"id": int(chat_id), "type": "supergroup", "title": "Desk", "is_forum": True}
+
+
+def write_json(handler: BaseHTTPRequestHandler, status: int, payload: dict[str, Any]) -> None:
+    """One JSON answer, its length given (keep-alive)."""
+    data = json.dumps(payload).encode()
+    handler.send_response(status)
+    handler.send_header("Content-Type", "application/json")
+    handler.send_header("Content-Length", str(len(data)))
+    handler.end_headers()
+    handler.wfile.write(data)
 
 
 def parse_body(body: str, content_type: str) -> dict[str, Any]:
