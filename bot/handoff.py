@@ -103,6 +103,14 @@ async def relay(turn: Turn, command: str | None) -> bool:
     return True
 
 
+def mirror(turn: Turn, command: str | None) -> None:
+    """While she waits, what she writes to the bot also appears in her case's topic (context for
+    the counsellor who takes over); the bot answers her as usual."""
+    known = turn.state.get(CASE)
+    if known and known.get("status") == WAITING and turn.incoming.kind is Kind.TEXT and command is None and turn.text:
+        turn.session.relay(known["id"], DESK, desk_recipient(known["id"]), {"text": f"💬 {turn.text}", "key": "her-message"})
+
+
 async def back_to_bot(turn: Turn) -> None:
     """/bot: she leaves the desk (closing her case) and is back with the bot."""
     case = await current_case(turn)

@@ -8,11 +8,13 @@ import contextlib
 import logging
 from collections.abc import Awaitable, Callable
 
+from bot.messages import DESK
 from bot.storage import Store
 from bot.storage.cases import OutboxItem
 
 log = logging.getLogger(__name__)
 
+CARD = "desk-card"  # once a case's card is on the desk, the case is waiting there
 Send = Callable[[OutboxItem], Awaitable[bool]]  # True: delivered (or can never be); False: try again later
 
 
@@ -37,6 +39,8 @@ class Outbox:
                     continue
                 if await self._send(item):
                     await self.store.outbox_sent(item)
+                    if item.channel == DESK and item.case_id is not None and item.body.get("key") == CARD:
+                        await self.store.case_on_desk(item.case_id)
                     sent += 1
                 else:
                     failed.add(target)

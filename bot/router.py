@@ -33,6 +33,7 @@ async def desk(turn: Turn) -> bool:
         await handoff.back_to_bot(turn)
         return True
     if not await handoff.relay(turn, command):
+        handoff.mirror(turn, command)
         return False
     if turn.text and turn.content.knowledge.is_emergency(turn.text, turn.settings.languages):
         turn.say("emergency-intro", numbers=", ".join(turn.settings.emergency_numbers))

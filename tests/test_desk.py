@@ -204,7 +204,9 @@ async def test_waiting_she_can_keep_asking_the_bot_or_withdraw(chat: Chat, store
     await chat("/human")
     assert keys(await chat("where can I learn Dutch"))[0].startswith("entry:")
     assert keys(await chat("/bot")) == ["handoff-withdrawn", "main-menu"]
-    assert [m["key"] for m in await sent(store, DESK)] == ["desk-card", "desk-she-withdrew"]
+    desk = await sent(store, DESK)
+    assert [m["key"] for m in desk] == ["desk-card", "her-message", "desk-she-withdrew"]
+    assert desk[1]["text"] == "💬 where can I learn Dutch"  # while she waits, the topic shows what she asks the bot
 
 
 async def test_canned_reply_goes_in_her_language_or_says_which_fallback_was_used(chat: Chat, store: Store, desk: Desk,
@@ -368,3 +370,17 @@ async def test_forget_can_be_confirmed_while_a_counsellor_has_her(chat: Chat, st
     assert keys(await chat.press("forget:yes")) == ["forget-done"]
     assert await cases(store) == []
     assert [m["key"] for m in await sent(store, DESK)] == ["desk-she-forgot"]
+
+
+async def test_the_card_on_the_desk_makes_an_open_case_waiting(chat: Chat, store: Store) -> None:
+    await chat.onboard("en")
+    await chat("/human")
+    delivered: list[str] = []
+
+    async def send(item: Any) -> bool:
+        delivered.append(item.body["key"])
+        return True
+
+    assert [c.status for c in await cases(store)] == [OPEN]
+    assert await Outbox(store, (DESK,), send).drain() == 1
+    assert delivered == ["desk-card"] and [c.status for c in await cases(store)] == ["waiting"]

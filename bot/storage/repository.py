@@ -218,9 +218,13 @@ class Store:
             return await cases.list_cases(connection, statuses, counsellor)
 
     async def set_desk_thread(self, case_id: int, thread: str) -> None:
-        """The desk channel made the case's topic; a case that was only opened is now waiting."""
+        """The desk channel made the case's topic."""
         async with self._writer(), self.engine.begin() as connection:
             await cases.change_case(connection, case_id, None, desk_thread=thread)
+
+    async def case_on_desk(self, case_id: int) -> None:
+        """Her case's card reached the desk: a case that was only opened is now waiting."""
+        async with self._writer(), self.engine.begin() as connection:
             await cases.change_case(connection, case_id, (cases.OPEN,), status=cases.WAITING)
 
     async def claim_outbox(self, channels: tuple[str, ...], limit: int = 50, lease: timedelta = timedelta(seconds=60)) -> list[OutboxItem]:
