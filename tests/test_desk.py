@@ -384,3 +384,18 @@ async def test_the_card_on_the_desk_makes_an_open_case_waiting(chat: Chat, store
     assert [c.status for c in await cases(store)] == [OPEN]
     assert await Outbox(store, (DESK,), send).drain() == 1
     assert delivered == ["desk-card"] and [c.status for c in await cases(store)] == ["waiting"]
+
+
+async def test_two_processes_draining_the_outbox_never_send_the_same_message(chat: Chat, store: Store, desk: Desk, db_url: str) -> None:
+    await chat.onboard("en")
+    await chat("/human")
+    await say(desk, "Amal", payload="take:1")
+    for number in range(20):
+        await say(desk, "Amal", f"message {number}")
+    other = await Store.open(db_url)
+    try:
+        first, second = await asyncio.gather(store.claim_outbox(("test",), 100), other.claim_outbox(("test",), 100))
+    finally:
+        await other.close()
+    ids = [item.id for item in first + second]
+    assert len(ids) == 21 and len(set(ids)) == 21  # every item claimed once, by one of them

@@ -124,9 +124,15 @@ async def claim(connection: AsyncConnection, channels: tuple[str, ...], limit: i
         chosen.append(OutboxItem(row["id"], row["case_id"], row["channel"], row["recipient"], json.loads(row["body"]), row["attempts"]))
         if len(chosen) == limit:
             break
-    if chosen:
-        await connection.execute(update(Outbox).where(Outbox.id.in_([item.id for item in chosen])).values(claimed_until=stamp + lease))
-    return chosen
+    if not chosen:
+        return []
+    # Only rows nobody claimed meanwhile (another process, on PostgreSQL) are ours.
+    claimed = await connection.execute(
+        update(Outbox).where(Outbox.id.in_([item.id for item in chosen]), Outbox.sent_at.is_(None),
+                             or_(Outbox.claimed_until.is_(None), Outbox.claimed_until <= stamp))
+        .values(claimed_until=stamp + lease).returning(Outbox.id))
+    ours = {row[0] for row in claimed}
+    return [item for item in chosen if item.id in ours]
 
 
 async def mark_sent(connection: AsyncConnection, item_id: int) -> None:
