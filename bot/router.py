@@ -128,6 +128,7 @@ async def buttons(turn: Turn) -> bool:
     payload = turn.incoming.payload
     if payload is None:
         return False
+    turn.state.pop(MISSES, None)  # she found her way with a button: the unanswered questions were not "in a row"
     kind, _, value = payload.partition(":")
     if kind == "topic" and menus.topic_menu(turn, value):
         return True

@@ -399,3 +399,11 @@ async def test_two_processes_draining_the_outbox_never_send_the_same_message(cha
         await other.close()
     ids = [item.id for item in first + second]
     assert len(ids) == 21 and len(set(ids)) == 21  # every item claimed once, by one of them
+
+
+async def test_a_button_between_two_unanswered_questions_means_they_were_not_in_a_row(chat: Chat) -> None:
+    await chat.onboard("en")
+    assert keys(await chat("which series should i watch on netflix")) == ["fallback"]
+    await chat.press("topic:childcare")
+    assert keys(await chat("how long do i boil an egg")) == ["fallback"]
+    assert keys(await chat("who won the football match yesterday")) == ["handoff-offer"]

@@ -24,8 +24,8 @@ from bot.storage.cases import CaseRow, OutboxItem
 from bot.storage.engine import create_engine, is_sqlite
 from bot.storage.models import ChatMessage, ConversationState, Feedback, MessageLog, Outbox, ProcessedMessage, Record, Unanswered, User
 
-CHAT_MESSAGES_KEPT = timedelta(hours=48)
-OUTBOX_KEPT = timedelta(days=1)  # relayed messages, once sent  # Telegram lets a bot delete messages of the last 48 hours only
+CHAT_MESSAGES_KEPT = timedelta(hours=48)  # Telegram lets a bot delete messages of the last 48 hours only
+OUTBOX_KEPT = timedelta(days=1)           # relayed messages, once sent (the message log keeps what matters)
 
 
 def now() -> datetime:
@@ -325,7 +325,7 @@ class Store:
             processed = await session.execute(delete(ProcessedMessage).where(ProcessedMessage.created_at < message_cutoff))
             await session.execute(delete(Unanswered).where(Unanswered.created_at < message_cutoff))
             await session.execute(delete(ChatMessage).where(ChatMessage.created_at < at - CHAT_MESSAGES_KEPT))
-            await session.execute(delete(Outbox).where(Outbox.sent_at < at - OUTBOX_KEPT))  # sent: the message log keeps what matters
+            await session.execute(delete(Outbox).where(Outbox.sent_at < at - OUTBOX_KEPT))
             users = await session.execute(delete(User).where(User.last_seen < user_cutoff))
         return {"messages": messages.rowcount, "processed": processed.rowcount, "users": users.rowcount}
 
