@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 
 from bot import handoff
-from bot.config import Counsellor
+from bot.config import Counsellor, Settings
 from bot.conversation import Conversation
 from bot.i18n import native_name
 from bot.messages import DESK, Button, Kind, Outgoing
@@ -42,7 +42,7 @@ class Desk:
         self.conversation = conversation
 
     @property
-    def settings(self):  # type: ignore[no-untyped-def]
+    def settings(self) -> Settings:
         return self.conversation.config.settings
 
     def t(self, key: str, /, **params: object) -> str:

@@ -25,6 +25,7 @@ class Outbox:
         self.send = send
         self.batch = batch
         self._wake = asyncio.Event()
+        store.on_outbox(self.poke)  # something was stored for the outbox: send it at once
 
     async def drain(self) -> int:
         """Send what is due now; returns how many were sent. A recipient whose message failed gets

@@ -407,3 +407,13 @@ async def test_a_button_between_two_unanswered_questions_means_they_were_not_in_
     await chat.press("topic:childcare")
     assert keys(await chat("how long do i boil an egg")) == ["fallback"]
     assert keys(await chat("who won the football match yesterday")) == ["handoff-offer"]
+
+
+async def test_the_outbox_is_woken_only_when_a_message_stored_something_for_it(chat: Chat, store: Store) -> None:
+    woken: list[int] = []
+    store.on_outbox(lambda: woken.append(1))
+    await chat.onboard("en")
+    await chat("where can I learn Dutch")
+    assert woken == []  # an ordinary message costs the outbox nothing
+    await chat("/human")
+    assert woken == [1]  # the card was committed

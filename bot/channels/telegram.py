@@ -123,7 +123,6 @@ class TelegramChannel:
             lock = self._chats[chat_id] = asyncio.Lock()
         async with lock:
             replies = await self.conversation.handle(incoming)
-            self.outbox.poke()  # what she sent for the desk goes out now, next to her replies
             await self.deliver(chat_id, replies, [str(her_message)] if her_message is not None else [])
 
     async def deliver(self, chat_id: int, replies: list[Outgoing], seen: list[str] | None = None) -> None:

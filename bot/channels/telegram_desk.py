@@ -74,7 +74,6 @@ class TelegramDesk:
 
     async def _handle(self, message: DeskMessage, thread: int | None) -> None:
         replies = await self.core.handle(message)
-        self.channel.outbox.poke()  # what the counsellor sent her goes out now
         for reply in replies:
             await self._answer(reply, thread)
 

@@ -105,9 +105,9 @@ def outbox_row(case_id: int | None, channel: str, recipient: str, body: dict[str
             "attempts": 0, "created_at": stamp, "next_attempt_at": stamp}
 
 
-async def claim(connection: AsyncConnection, channels: tuple[str, ...], limit: int, lease: timedelta) -> list[OutboxItem]:
-    """Unsent items that are due, in order, for a lease. A recipient whose earlier item waits for a
-    retry (or is being sent elsewhere) gets nothing now: her messages arrive in order."""
+async def due(connection: AsyncConnection, channels: tuple[str, ...], limit: int) -> list[OutboxItem]:
+    """Unsent items that are due, in order. A recipient whose earlier item waits for a retry (or is
+    being sent elsewhere) gets nothing now: her messages arrive in order. Only reads."""
     stamp = now()
     query = (select(Outbox.id, Outbox.case_id, Outbox.channel, Outbox.recipient, Outbox.body, Outbox.attempts,
                     Outbox.next_attempt_at, Outbox.claimed_until)
@@ -124,15 +124,18 @@ async def claim(connection: AsyncConnection, channels: tuple[str, ...], limit: i
         chosen.append(OutboxItem(row["id"], row["case_id"], row["channel"], row["recipient"], json.loads(row["body"]), row["attempts"]))
         if len(chosen) == limit:
             break
-    if not chosen:
-        return []
-    # Only rows nobody claimed meanwhile (another process, on PostgreSQL) are ours.
+    return chosen
+
+
+async def claim(connection: AsyncConnection, items: list[OutboxItem], lease: timedelta) -> list[OutboxItem]:
+    """Lease the items; only rows nobody claimed meanwhile (another process) are ours."""
+    stamp = now()
     claimed = await connection.execute(
-        update(Outbox).where(Outbox.id.in_([item.id for item in chosen]), Outbox.sent_at.is_(None),
+        update(Outbox).where(Outbox.id.in_([item.id for item in items]), Outbox.sent_at.is_(None),
                              or_(Outbox.claimed_until.is_(None), Outbox.claimed_until <= stamp))
         .values(claimed_until=stamp + lease).returning(Outbox.id))
     ours = {row[0] for row in claimed}
-    return [item for item in chosen if item.id in ours]
+    return [item for item in items if item.id in ours]
 
 
 async def mark_sent(connection: AsyncConnection, item_id: int) -> None:

@@ -6,11 +6,11 @@ import asyncio
 import hashlib
 import json
 import weakref
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager, nullcontext
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import Any, TypeVar
 
 from sqlalchemy import delete, func, insert, select, text, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
@@ -24,6 +24,7 @@ from bot.storage.cases import CaseRow, OutboxItem
 from bot.storage.engine import create_engine, is_sqlite
 from bot.storage.models import ChatMessage, ConversationState, Feedback, MessageLog, Outbox, ProcessedMessage, Record, Unanswered, User
 
+T = TypeVar("T")
 CHAT_MESSAGES_KEPT = timedelta(hours=48)  # Telegram lets a bot delete messages of the last 48 hours only
 OUTBOX_KEPT = timedelta(days=1)           # relayed messages, once sent (the message log keeps what matters)
 
@@ -99,6 +100,11 @@ class UserSession:
         pending = [{name: log[name] for name in ("direction", "kind", "text", "key")} for log in self._logs]
         return (stored + pending)[-limit:]
 
+    @property
+    def relayed(self) -> bool:
+        """Messages for the outbox were stored in this unit of work."""
+        return bool(self._relays)
+
     def relay(self, case_id: int | None, channel: str, recipient: str, body: dict[str, Any]) -> None:
         """Store a message for the outbox; it is committed with everything else, then sent."""
         self._relays.append(cases.outbox_row(case_id, channel, recipient, body))
@@ -157,6 +163,7 @@ class Store:
         self._sessions = async_sessionmaker(engine, expire_on_commit=False)
         self._locks: weakref.WeakValueDictionary[tuple[str, str], asyncio.Lock] = weakref.WeakValueDictionary()
         self._sqlite_writer = asyncio.Lock()  # SQLite has one writer: queue here rather than in its busy handler
+        self._outbox_listeners: list[Callable[[], None]] = []
 
     @classmethod
     async def open(cls, url: str, *, upgrade: bool = True) -> Store:
@@ -193,6 +200,13 @@ class Store:
             unit = UserSession(connection, user, state)
             yield unit
             await unit._save()
+        if unit.relayed:  # committed: whoever sends the outbox in this process can send it now
+            for listener in self._outbox_listeners:
+                listener()
+
+    def on_outbox(self, listener: Callable[[], None]) -> None:
+        """Call ``listener`` after a woman's unit of work stored messages for the outbox."""
+        self._outbox_listeners.append(listener)
 
     @asynccontextmanager
     async def case_session(self, case_id: int) -> AsyncIterator[tuple[UserSession, CaseRow] | None]:
@@ -219,29 +233,31 @@ class Store:
 
     async def set_desk_thread(self, case_id: int, thread: str) -> None:
         """The desk channel made the case's topic."""
-        async with self._writer(), self.engine.begin() as connection:
-            await cases.change_case(connection, case_id, None, desk_thread=thread)
+        await self._apply(cases.change_case, case_id, None, desk_thread=thread)
 
     async def case_on_desk(self, case_id: int) -> None:
         """Her case's card reached the desk: a case that was only opened is now waiting."""
-        async with self._writer(), self.engine.begin() as connection:
-            await cases.change_case(connection, case_id, (cases.OPEN,), status=cases.WAITING)
+        await self._apply(cases.change_case, case_id, (cases.OPEN,), status=cases.WAITING)
 
     async def claim_outbox(self, channels: tuple[str, ...], limit: int = 50, lease: timedelta = timedelta(seconds=60)) -> list[OutboxItem]:
-        async with self._writer(), self.engine.begin() as connection:
-            return await cases.claim(connection, channels, limit, lease)
+        """Due items for these channels, leased to this process; nothing is locked when none is due."""
+        async with self.engine.connect() as connection:
+            found = await cases.due(connection, channels, limit)
+        return await self._apply(cases.claim, found, lease) if found else []
 
     async def outbox_sent(self, item: OutboxItem) -> None:
-        async with self._writer(), self.engine.begin() as connection:
-            await cases.mark_sent(connection, item.id)
+        await self._apply(cases.mark_sent, item.id)
 
     async def outbox_release(self, item: OutboxItem) -> None:
-        async with self._writer(), self.engine.begin() as connection:
-            await cases.release(connection, item.id)
+        await self._apply(cases.release, item.id)
 
     async def outbox_failed(self, item: OutboxItem) -> None:
+        await self._apply(cases.mark_failed, item)
+
+    async def _apply(self, statements: Callable[..., Awaitable[T]], /, *args: Any, **values: Any) -> T:
+        """One short write transaction (SQLite: behind the one writer)."""
         async with self._writer(), self.engine.begin() as connection:
-            await cases.mark_failed(connection, item)
+            return await statements(connection, *args, **values)
 
     async def outbox_pending(self) -> int:
         async with self.engine.connect() as connection:
