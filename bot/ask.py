@@ -6,18 +6,25 @@ from typing import Any
 
 from bot.config import Settings
 from bot.content import Content
+from bot.emergency import detect
+from bot.retrieval import Decision, decide
 
 
 def explain(content: Content, settings: Settings, question: str, language: str | None = None) -> dict[str, Any]:
-    """{"action", "entry", "topic", "score", "language", "alternatives"}: kept stable for acceptance tests."""
+    """{"action", "entry", "topic", "score", "language", "alternatives", "emergency"}: kept stable for
+    acceptance tests. "emergency" is the kind ("suicide", "violence", ...) when action is "emergency"."""
     detected = content.detector.detect(question)
     result: dict[str, Any] = {"action": "fallback", "entry": None, "topic": None, "score": 0.0,
-                              "language": detected or language, "alternatives": []}
-    if content.knowledge.is_emergency(question, settings.languages):
-        entry = content.knowledge.emergency.entry if content.knowledge.emergency else None
-        result.update(action="emergency", entry=entry, topic=entry.split("/")[0] if entry else None, score=1.0)
+                              "language": detected or language, "alternatives": [], "emergency": None}
+    retriever = content.retriever
+    evidence = retriever.evidence(question)
+    signal = (evidence.emergency, evidence.emergency_kind) if evidence is not None else (0.0, None)
+    found = detect(content.knowledge.emergency, question, signal, retriever.thresholds.emergency)
+    if found is not None and content.knowledge.emergency is not None:
+        entry = content.knowledge.emergency.kinds[found.kind].entry
+        result.update(action="emergency", emergency=found.kind, entry=entry, topic=entry.split("/")[0], score=round(found.score, 4))
         return result
-    decision = content.retriever.decide(question)
+    decision = decide(evidence, retriever.thresholds) if evidence is not None else Decision("fallback", None, 0.0)
     result["score"] = round(decision.score, 4)
     result["alternatives"] = [candidate.entry for candidate in decision.candidates if candidate.entry != decision.entry][:3]
     if decision.action == "answer" and decision.entry and decision.entry.startswith("flow:"):

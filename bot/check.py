@@ -11,13 +11,14 @@ from typing import Any
 
 from bot import catalogs
 from bot.config import Config
+from bot.emergency import KINDS, Rules, load_rules
 from bot.errors import ContentError
 from bot.flows import load_flow
 from bot.places import Places, load_places
 from bot.replies import load_replies
 from bot.knowledge import (
     EMERGENCY_FILE, ENTRY_FILE, HUMAN_FILE, OFFTOPIC_FILE, REPLIES_DIR, TOPIC_FILE, Answer,
-    load_answer, load_emergency, load_examples, load_topic, normalise, topic_folders,
+    load_answer, load_examples, load_topic, normalise, topic_folders,
 )
 
 LINK = re.compile(r"\b(?:https?|ftp)://[^\s)\]>\"']+")
@@ -98,9 +99,9 @@ def _knowledge(config: Config, today: date) -> Iterator[Finding]:
                     yield Finding("warning", str(folder / f"{entry}.{lang}.md"), None, f"missing translation: '{entry}' has no {lang} version (women see the fallback language)")
     emergency_file = root / EMERGENCY_FILE
     if emergency_file.exists():
-        emergency = yield from _guard(lambda: load_emergency(emergency_file))
-        if emergency and emergency.entry not in entries:
-            yield Finding("error", str(emergency_file), _line_of(emergency_file, "entry:"), f"entry '{emergency.entry}' does not exist; name a safety entry as <topic>/<entry>")
+        rules = yield from _guard(lambda: load_rules(emergency_file))
+        if rules:
+            yield from _emergency(emergency_file, rules, entries, languages)
     else:
         yield Finding("warning", str(emergency_file), None, "missing: without it emergencies are not recognised before everything else")
     offtopic_file = root / OFFTOPIC_FILE
@@ -111,6 +112,22 @@ def _knowledge(config: Config, today: date) -> Iterator[Finding]:
         yield from _guard(lambda: load_examples(human_file, "ways to ask for a person"))
     else:
         yield Finding("warning", str(human_file), None, "missing: asking for a person in her own words will not open a case (only /human)")
+
+
+def _emergency(path: Path, rules: Rules, entries: set[str], languages: list[str]) -> Iterator[Finding]:
+    """Every kind has an existing entry and its numbers in it; every language has patterns."""
+    for kind in KINDS:
+        if kind not in rules.kinds:
+            yield Finding("warning", str(path), _line_of(path, "kinds:"), f"no kind '{kind}': such emergencies get no help of their own")
+    for kind in rules.kinds.values():
+        if kind.entry not in entries:
+            yield Finding("error", str(path), _line_of(path, kind.entry), f"kind '{kind.id}' names the entry '{kind.entry}', which does not exist; write it as <topic>/<entry>")
+        if not rules.examples.get(kind.id):
+            yield Finding("warning", str(path), None, f"kind '{kind.id}' has no examples: the classifier cannot learn it")
+    having = {language.code.split("-")[0] for language in rules.patterns.languages if language.patterns}
+    for code in languages:
+        if code not in having:
+            yield Finding("warning", str(path), None, f"no patterns in '{code}': emergencies written in it are only caught by the classifier")
 
 
 def _flows(config: Config) -> Iterator[Finding]:

@@ -41,9 +41,13 @@ class SoftmaxClassifier:
         return logits / logits.sum()
 
     @classmethod
-    def train(cls, vectors: np.ndarray, labels: np.ndarray, classes: int, training: Training = Training()) -> SoftmaxClassifier:
+    def train(cls, vectors: np.ndarray, labels: np.ndarray, classes: int, training: Training = Training(),
+              weights: np.ndarray | None = None) -> SoftmaxClassifier:
+        """``weights``: how much each example counts (default: all alike)."""
         x = vectors.astype(np.float64)
         targets = np.eye(classes)[labels]
+        share = (np.ones(len(x)) if weights is None else weights.astype(np.float64))[:, None]
+        share = share / share.sum()
         weights, bias = np.zeros((x.shape[1], classes)), np.zeros(classes)
         moments = [np.zeros_like(weights), np.zeros_like(weights), np.zeros_like(bias), np.zeros_like(bias)]
         t = training.temperature
@@ -52,7 +56,7 @@ class SoftmaxClassifier:
             logits -= logits.max(axis=1, keepdims=True)
             p = np.exp(logits)
             p /= p.sum(axis=1, keepdims=True)
-            error = (p - targets) / len(x)
+            error = (p - targets) * share
             for param, grad, first, second in ((weights, t * x.T @ error + training.l2 * weights, *moments[:2]),
                                                (bias, error.sum(axis=0), *moments[2:])):
                 first *= 0.9
@@ -64,9 +68,10 @@ class SoftmaxClassifier:
 
     @classmethod
     def cached(cls, path: Path | None, vectors: np.ndarray, labels: np.ndarray, classes: int,
-               training: Training = Training()) -> SoftmaxClassifier:
+               training: Training = Training(), weights: np.ndarray | None = None) -> SoftmaxClassifier:
         """Load the weights trained on exactly this data from `path`, or train and save them there."""
-        digest = hashlib.sha1(repr((training, classes)).encode() + vectors.astype(np.float32).tobytes() + labels.astype(np.int64).tobytes()).hexdigest()
+        digest = hashlib.sha1(repr((training, classes)).encode() + vectors.astype(np.float32).tobytes() + labels.astype(np.int64).tobytes()
+                              + (b"" if weights is None else weights.astype(np.float64).tobytes())).hexdigest()
         if path is not None and path.exists():
             try:
                 with np.load(path) as data:
@@ -74,7 +79,7 @@ class SoftmaxClassifier:
                         return cls(data["weights"], data["bias"], float(data["temperature"]))
             except (OSError, ValueError, KeyError) as error:
                 log.warning("classifier cache %s unreadable (%s): training again", path, type(error).__name__)
-        classifier = cls.train(vectors, labels, classes, training)
+        classifier = cls.train(vectors, labels, classes, training, weights)
         if path is not None:
             classifier._save(path, digest)
         return classifier

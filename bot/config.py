@@ -78,6 +78,7 @@ class Desk(_Strict):
     language: str = "en"                 # the language the desk's own messages are written in
     counsellors: list[Counsellor] = Field(default_factory=list)
     office_hours: OfficeHours = OfficeHours()
+    urgent_reminder_minutes: int = Field(10, ge=1, le=1440)  # an urgent case nobody took is posted again
 
     @field_validator("chat_id")
     @classmethod

@@ -3,9 +3,11 @@
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import logging
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 from bot import handoff
 from bot.config import Counsellor, Settings
@@ -74,6 +76,31 @@ class Desk:
         except Exception:
             log.exception("could not handle a desk action case=%s", case_id)
             return [self.say("error-sorry", case_id, numbers=", ".join(self.settings.emergency_numbers))]
+
+    async def remind_urgent(self) -> list[int]:
+        """Urgent cases nobody took within desk.urgent_reminder_minutes: posted again in their topic,
+        mentioning every counsellor. Returns the cases reminded."""
+        desk = self.settings.desk
+        stamp = datetime.now(UTC)
+        mentions = [c.telegram_id for c in desk.counsellors if c.telegram_id]
+
+        def reminder(case: CaseRow) -> tuple[str, str, dict[str, object]]:
+            waited = max(1, int((stamp - case.opened_at).total_seconds() // 60))
+            kind = self.t(f"emergency-kind-{case.emergency or 'other'}")
+            text = self.t("desk-urgent-reminder", case=case.id, minutes=waited, kind=kind)
+            return DESK, handoff.desk_recipient(case.id), {"text": text, "key": "desk-urgent-reminder", "mentions": mentions}
+
+        return await self.conversation.store.remind_urgent(stamp - timedelta(minutes=desk.urgent_reminder_minutes), reminder)
+
+    async def run_reminders(self, stop: asyncio.Event, interval: float = 30.0) -> None:
+        """Remind the desk of urgent cases until ``stop`` (next to the outbox that sends the reminders)."""
+        while not stop.is_set():
+            try:
+                await self.remind_urgent()
+            except Exception:
+                log.exception("could not look for urgent cases to remind the desk of; trying again in %.0f s", interval)
+            with contextlib.suppress(asyncio.TimeoutError):
+                await asyncio.wait_for(stop.wait(), interval)
 
     def _parse(self, message: DeskMessage) -> tuple[str | None, str, int | None]:
         """(command, argument, case): from a card button ("take:12") or a /command in a topic."""

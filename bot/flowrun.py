@@ -55,8 +55,10 @@ def cancel(turn: Turn) -> bool:
 
 
 async def handle(turn: Turn) -> bool:
-    """Her message while a flow waits for an answer. False when the flow has nothing to do with it."""
-    current = active(turn)
+    """Her message while a flow waits for an answer. False when the flow has nothing to do with it.
+    A paused flow (after an emergency, or the menu) takes a press of its question's own button (or its
+    label typed): she chose to go on."""
+    current = active(turn) or _pressed_while_paused(turn)
     if current is None:
         return False
     flow = turn.content.flows.get(current["id"])
@@ -89,6 +91,20 @@ async def handle(turn: Turn) -> bool:
     else:
         await enter(turn, flow, following)
     return True
+
+
+def _pressed_while_paused(turn: Turn) -> dict[str, Any] | None:
+    """A paused flow whose question she answers with one of its buttons (pressed, or its label typed)."""
+    current = turn.state.get(FLOW)
+    if not current or not current.get("paused"):
+        return None
+    flow = turn.content.flows.get(current["id"])
+    step = flow.step(current["step"]) if flow else None
+    chosen = (turn.incoming.payload or "").startswith(ANSWER) or (step is not None and step.type in ("choice", "yesno"))
+    if step is None or not chosen or answer_value(turn, step) is None:
+        return None
+    current["paused"] = False
+    return current
 
 
 async def enter(turn: Turn, flow: Flow, step: Step) -> None:

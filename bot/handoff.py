@@ -22,21 +22,24 @@ CARD_MESSAGES = 5
 
 
 async def request(turn: Turn, trigger: str, *, topic: str | None = None, flow_title: str | None = None,
-                  answers: dict[str, Any] | None = None, urgent: bool = False) -> None:
+                  answers: dict[str, Any] | None = None, urgent: bool = False, emergency: str | None = None) -> None:
     """She asked for a person (or a flow, a failed answer or an emergency did): open a case, or tell
-    her where she stands when she already has one."""
+    her where she stands when she already has one. ``emergency``: the kind, for an urgent case."""
     case = await current_case(turn)
     if case is not None:
-        await _already(turn, case, urgent)
+        await _already(turn, case, urgent, emergency)
         return
     desk = turn.settings.desk
     if not desk.counsellors:
         turn.say("human-not-connected", turn.button("button-menu", menus.MENU), numbers=", ".join(turn.settings.emergency_numbers))
         return
-    case = await turn.session.open_case(turn.language, topic, trigger, urgent)
+    case = await turn.session.open_case(turn.language, topic or ("safety" if emergency else None), trigger, urgent, emergency)
     turn.state[CASE] = {"id": case.id, "status": WAITING}
     opens = _opens_later(turn)
     turn.session.relay(case.id, DESK, desk_recipient(case.id), await card(turn, case, flow_title, answers, opens))
+    if urgent and opens is not None:  # honest: nobody is at the desk now; the numbers were just given
+        turn.say("handoff-urgent-closed", opens=describe_opening(opens, turn.language))
+        return
     if urgent:
         turn.say("handoff-urgent")
         return
@@ -60,10 +63,11 @@ async def current_case(turn: Turn) -> CaseRow | None:
     return case
 
 
-async def _already(turn: Turn, case: CaseRow, urgent: bool) -> None:
+async def _already(turn: Turn, case: CaseRow, urgent: bool, emergency: str | None = None) -> None:
     if urgent and not case.urgent:
-        await turn.session.change_case(case.id, urgent=True)
-        desk_say(turn, case.id, "desk-urgent-now", case=case.id)
+        await turn.session.change_case(case.id, urgent=True, emergency=emergency)
+        desk_say(turn, case.id, "desk-urgent-now", mentions=everyone(turn), case=case.id,
+                 kind=desk_text(turn, f"emergency-kind-{emergency or 'other'}"))
     if case.status == ACTIVE:
         turn.say("handoff-with-counsellor", name=case.counsellor or "")
     elif urgent:
@@ -147,8 +151,16 @@ def desk_text(turn: Turn, key: str, /, **params: object) -> str:
     return turn.content.catalogs.get(turn.settings.desk.language, key, **params).text
 
 
-def desk_say(turn: Turn, case_id: int, key: str, /, **params: object) -> None:
-    turn.session.relay(case_id, DESK, desk_recipient(case_id), {"text": desk_text(turn, key, **params), "key": key})
+def desk_say(turn: Turn, case_id: int, key: str, /, mentions: list[int] | None = None, **params: object) -> None:
+    body: dict[str, Any] = {"text": desk_text(turn, key, **params), "key": key}
+    if mentions:
+        body["mentions"] = mentions
+    turn.session.relay(case_id, DESK, desk_recipient(case_id), body)
+
+
+def everyone(turn: Turn) -> list[int]:
+    """Every counsellor on the desk who can be mentioned: an urgent case is for whoever is there."""
+    return [c.telegram_id for c in turn.settings.desk.counsellors if c.telegram_id]
 
 
 async def card(turn: Turn, case: CaseRow, flow_title: str | None, answers: dict[str, Any] | None, opens: datetime | None) -> dict[str, Any]:
@@ -158,7 +170,8 @@ async def card(turn: Turn, case: CaseRow, flow_title: str | None, answers: dict[
     content = turn.content
     language = f"{native_name(case.language)} ({case.language})"
     topic = topic_title(content, desk.language, case.topic)
-    started = desk_text(turn, f"desk-started-{case.trigger}", flow=flow_title or case.topic or "")
+    started = desk_text(turn, f"desk-started-{case.trigger}", flow=flow_title or case.topic or "",
+                        kind=desk_text(turn, f"emergency-kind-{case.emergency or 'other'}"))
     parts = [desk_text(turn, "desk-card", case=case.id, language=language, started=started, topic=topic)]
     recent = await turn.session.recent_messages()
     answered = list(dict.fromkeys(_entry_title(turn, m["key"][6:]) for m in recent
@@ -180,7 +193,7 @@ async def card(turn: Turn, case: CaseRow, flow_title: str | None, answers: dict[
     title = desk_text(turn, "desk-card-title", case=case.id, language=case.language, topic=topic)
     buttons = [[desk_text(turn, "desk-button-take"), f"take:{case.id}"], [desk_text(turn, "desk-button-close"), f"close:{case.id}"]]
     return {"text": "\n\n".join(parts), "title": ("⚠️ " if case.urgent else "") + title, "buttons": buttons, "key": "desk-card",
-            "mentions": [c.telegram_id for c in speakers if c.telegram_id]}
+            "mentions": everyone(turn) if case.urgent else [c.telegram_id for c in speakers if c.telegram_id]}
 
 
 def topic_title(content: Content, language: str, topic: str | None) -> str:

@@ -11,7 +11,9 @@ from typing import Any
 
 import yaml
 
+from bot.emergency import Match, Rules, load_rules
 from bot.errors import ContentError
+from bot.yamlfile import load_yaml
 
 ENTRY_FILE = re.compile(r"^(?P<entry>[a-z0-9][a-z0-9-]*)\.(?P<lang>[a-z]{2,3})\.md$")
 TOPIC_FILE = "_topic.yaml"
@@ -55,14 +57,8 @@ class Entry:
         return f"{self.topic}/{self.id}"
 
 
-@dataclass(frozen=True)
-class Emergency:
-    entry: str
-    terms: dict[str, tuple[str, ...]]
-
-
 class KnowledgeBase:
-    def __init__(self, topics: list[Topic], entries: list[Entry], emergency: Emergency | None,
+    def __init__(self, topics: list[Topic], entries: list[Entry], emergency: Rules | None,
                  offtopic: tuple[str, ...] = (), human: tuple[str, ...] = ()) -> None:
         self.topics = sorted(topics, key=lambda topic: (topic.order, topic.id))
         self.entries = {entry.key: entry for entry in entries}
@@ -79,7 +75,7 @@ class KnowledgeBase:
             topics.append(load_topic(folder))
             entries.extend(load_entries(folder))
         emergency_file = root / EMERGENCY_FILE
-        emergency = load_emergency(emergency_file) if emergency_file.exists() else None
+        emergency = load_rules(emergency_file) if emergency_file.exists() else None
         offtopic_file = root / OFFTOPIC_FILE
         offtopic = load_examples(offtopic_file, "off-topic questions") if offtopic_file.exists() else ()
         human_file = root / HUMAN_FILE
@@ -92,11 +88,9 @@ class KnowledgeBase:
     def entries_of(self, topic_id: str) -> list[Entry]:
         return [entry for entry in self.entries.values() if entry.topic == topic_id]
 
-    def is_emergency(self, text: str, languages: list[str]) -> bool:
-        if self.emergency is None:
-            return False
-        folded = " " + " ".join(normalise(text).split()) + " "
-        return any(f" {term} " in folded for lang in languages for term in self.emergency.terms.get(lang, ()))
+    def emergencies(self, text: str) -> list[Match]:
+        """What the patterns of knowledge/_emergency.yaml find in her text (most serious kind first)."""
+        return self.emergency.find(text) if self.emergency is not None else []
 
 
 def topic_folders(root: Path) -> list[Path]:
@@ -109,16 +103,6 @@ def normalise(text: str) -> str:
     decomposed = unicodedata.normalize("NFKD", text.casefold())
     stripped = "".join(char for char in decomposed if not unicodedata.combining(char))
     return " ".join(WORD.findall(unicodedata.normalize("NFC", stripped)))
-
-
-def load_yaml(path: Path) -> Any:
-    try:
-        return yaml.safe_load(path.read_text(encoding="utf-8"))
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        raise ContentError(str(path), mark.line + 1 if mark else None, f"is not valid YAML: {getattr(exc, 'problem', exc)}") from None
-    except UnicodeDecodeError:
-        raise ContentError(str(path), None, "is not UTF-8 text; save it as UTF-8") from None
 
 
 def load_topic(folder: Path) -> Topic:
@@ -183,14 +167,6 @@ def load_answer(path: Path) -> Answer:
         raise ContentError(str(path), 2, f"'review_by' must be a date like 2027-06-01, not {review_by!r}")
     return Answer(meta["title"].strip(), tuple(questions), body.strip(), tuple(map(str, sources)),
                   meta.get("reviewed") is True, path, review_by, meta.get("flow"))
-
-
-def load_emergency(path: Path) -> Emergency:
-    data = load_yaml(path)
-    if not isinstance(data, dict) or not isinstance(data.get("entry"), str) or not isinstance(data.get("terms"), dict):
-        raise ContentError(str(path), 1, "needs 'entry: safety/<entry>' and 'terms:' with a list of words per language")
-    terms = {str(lang): tuple(normalise(term) for term in items or []) for lang, items in data["terms"].items()}
-    return Emergency(data["entry"], terms)
 
 
 def load_examples(path: Path, what: str) -> tuple[str, ...]:

@@ -50,6 +50,22 @@ def answer(turn: Turn, entry: Entry, *, feedback: bool = True) -> None:
              turn.button("button-menu", MENU))
 
 
+def emergency_help(turn: Turn, kind: str, *buttons: Button) -> None:
+    """The first message for a kind of emergency: its safety entry's answer, short, without its title
+    (the numbers are in it, once). Without that entry: the emergency numbers of config.yaml."""
+    rules = turn.content.knowledge.emergency
+    spec = rules.kinds.get(kind) if rules is not None else None
+    entry = turn.content.knowledge.entries.get(spec.entry) if spec is not None else None
+    found = answer_for(turn, entry) if entry is not None else None
+    if found is None:
+        numbers = spec.numbers if spec is not None and spec.numbers else turn.settings.emergency_numbers
+        turn.say("emergency-intro", *buttons, numbers=", ".join(numbers))
+        return
+    text, language, key = found
+    turn.fallback_used |= language != turn.language
+    turn.send(text.body, *buttons, key=f"emergency:{kind}")
+
+
 def flow_button(turn: Turn, flow: Flow) -> Button:
     """The button that starts a flow: its title in her language, or "Sign up now"."""
     if not flow.title:

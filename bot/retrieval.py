@@ -23,6 +23,8 @@ from bot.knowledge import KnowledgeBase, normalise
 
 
 EVIDENCE_CACHE = 4096  # questions; about 6 MB of vectors at most
+ALARM_TRAINING = Training(epochs=300, temperature=20.0, l2=1e-4)
+ALARM_WEIGHTS = (0.25, 3.0, 0.5)  # share of the emergencies; weight of a calm example, of any other text
 
 
 @dataclass(frozen=True)
@@ -37,6 +39,7 @@ class Thresholds:
     strong_lexical: float = 0.6     # lexical evidence this strong overrides the off-topic signals
     echo_lexical: float = 0.8       # her words (almost) are a question variant of the best entry: answer it
     echo_dense: float = 0.95        # her question (almost) is a variant in meaning: answer it
+    emergency: float = 0.8          # the alarm classifier's probability that makes a message an emergency
     lexical_only_answer: float = 0.6
     lexical_only_suggest: float = 0.3
 
@@ -96,20 +99,35 @@ class Retriever:
         self._default_idf = math.log(1 + len(self._words))
         self._variant_weight = [sum(self._idf[word] for word in words) for words in self._words]
         self._offtopic_texts = list(knowledge.offtopic)
+        rules = knowledge.emergency
+        self.emergency_kinds = [kind for kind, found in rules.examples.items() if found] if rules is not None else []
+        calm = list(rules.calm_examples) if rules is not None else []
+        dangers = [(text, k) for k, kind in enumerate(self.emergency_kinds) for text in rules.examples[kind]]  # type: ignore[union-attr]
         self._cache: OrderedDict[str, Evidence | None] = OrderedDict()
         self._cache_lock = threading.Lock()
         self._vectors: np.ndarray | None = None
         self._offtopic: np.ndarray | None = None
         self._classifier: SoftmaxClassifier | None = None
+        self._alarm: SoftmaxClassifier | None = None
+        self._kinds: SoftmaxClassifier | None = None
         if embedder is not None and texts:
+            everything = texts + self._offtopic_texts + calm + [text for text, _ in dangers]
             if cache_path is not None:
-                vectors = EmbeddingCache(cache_path, embedder).embed(texts + self._offtopic_texts)
+                vectors = EmbeddingCache(cache_path, embedder).embed(everything)
             else:
-                vectors = embedder.queries(texts + self._offtopic_texts)
-            self._vectors, self._offtopic = vectors[:len(texts)], vectors[len(texts):]
+                vectors = embedder.queries(everything)
+            ends = (len(texts), len(texts) + len(self._offtopic_texts), len(texts) + len(self._offtopic_texts) + len(calm))
+            self._vectors, self._offtopic = vectors[:ends[0]], vectors[ends[0]:ends[1]]
             labels = np.asarray(self._owner + [len(self._entries)] * len(self._offtopic_texts))  # last class: off-topic
             classifier_path = cache_path.with_name("classifier.npz") if cache_path is not None else None
-            self._classifier = SoftmaxClassifier.cached(classifier_path, vectors, labels, len(self._entries) + 1, training)
+            self._classifier = SoftmaxClassifier.cached(classifier_path, vectors[:ends[1]], labels, len(self._entries) + 1, training)
+            if dangers:
+                safety = knowledge.emergency.entries if knowledge.emergency is not None else set()
+                others = [i for i, owner in enumerate(self._owner) if self._entries[owner] not in safety] + list(range(ends[0], ends[1]))
+                self._alarm = _alarm_classifier(vectors[others], vectors[ends[1]:ends[2]], vectors[ends[2]:], cache_path)
+                kind_path = cache_path.with_name("kinds.npz") if cache_path is not None else None
+                self._kinds = SoftmaxClassifier.cached(kind_path, vectors[ends[2]:], np.asarray([k for _, k in dangers]),
+                                                       len(self.emergency_kinds), training)
 
     @property
     def uses_embeddings(self) -> bool:
@@ -144,10 +162,12 @@ class Retriever:
         dense = np.full(len(self._entries), -1.0)
         np.maximum.at(dense, self._owner_array, self._vectors @ query)
         offtopic = float((self._offtopic @ query).max()) if self._offtopic is not None and len(self._offtopic) else -1.0
-        probability = self._classifier.probabilities(query) if self._classifier is not None else None
-        return Evidence(self._entries, dense, lexical, offtopic,
-                        probability[:-1] if probability is not None else None,
-                        float(probability[-1]) if probability is not None else 0.0)
+        if self._classifier is None:
+            return Evidence(self._entries, dense, lexical, offtopic)
+        probability = self._classifier.probabilities(query)
+        alarm = float(self._alarm.probabilities(query)[1]) if self._alarm is not None else 0.0
+        kind = self.emergency_kinds[int(np.argmax(self._kinds.probabilities(query)))] if self._kinds is not None else None
+        return Evidence(self._entries, dense, lexical, offtopic, probability[:-1], float(probability[-1]), alarm, kind)
 
     def _lexical(self, words: frozenset[str]) -> np.ndarray:
         """Per entry: best idf-weighted F1 between the question's words and one variant's words."""
@@ -166,6 +186,18 @@ class Retriever:
         return best
 
 
+def _alarm_classifier(others: np.ndarray, calm: np.ndarray, dangers: np.ndarray, cache_path: Path | None) -> SoftmaxClassifier:
+    """Emergency or not, one logistic classifier: the kinds' examples against the calm examples
+    (which weigh most), every entry's variants but the safety entries', and off-topic. Much sharper
+    than the big classifier would be (measured on the dev split with bench/emergency_bench.py)."""
+    vectors = np.concatenate([others, calm, dangers])
+    labels = np.asarray([0] * (len(others) + len(calm)) + [1] * len(dangers))
+    share, calm_weight, other_weight = ALARM_WEIGHTS
+    weights = np.asarray([other_weight] * len(others) + [calm_weight] * len(calm) + [share * len(vectors) / len(dangers)] * len(dangers))
+    path = cache_path.with_name("alarm.npz") if cache_path is not None else None
+    return SoftmaxClassifier.cached(path, vectors, labels, 2, ALARM_TRAINING, weights)
+
+
 def _is_a_variant(lexical: np.ndarray) -> bool:
     """Her words are exactly those of one entry's question variant, and of no other entry's."""
     if len(lexical) == 0:
@@ -180,8 +212,10 @@ class Evidence:
     dense: np.ndarray | None   # best cosine per entry, None without embeddings
     lexical: np.ndarray         # best idf-weighted F1 per entry
     offtopic: float             # best cosine to a labelled off-topic example
-    probability: np.ndarray | None = None  # classifier probability per entry
+    probability: np.ndarray | None = None  # classifier probability per entry (of the answerable classes)
     offtopic_probability: float = 0.0      # classifier probability of "off-topic"
+    emergency: float = 0.0                 # classifier probability that she writes about an emergency
+    emergency_kind: str | None = None      # ... and of which kind
 
 
 def decide(evidence: Evidence, t: Thresholds) -> Decision:

@@ -35,24 +35,23 @@ async def desk(turn: Turn) -> bool:
     if not await handoff.relay(turn, command):
         handoff.mirror(turn, command)
         return False
-    if turn.text and turn.content.knowledge.is_emergency(turn.text, turn.settings.languages):
-        turn.say("emergency-intro", numbers=", ".join(turn.settings.emergency_numbers))
-        await handoff.request(turn, "emergency", urgent=True)
+    if turn.emergency is not None:
+        menus.emergency_help(turn, turn.emergency.kind)
+        await handoff.request(turn, "emergency", urgent=True, emergency=turn.emergency.kind)
     return True
 
 
 async def safety(turn: Turn) -> bool:
-    """An emergency in any supported language wins over everything, whatever the state."""
-    knowledge = turn.content.knowledge
-    if not turn.text or not knowledge.is_emergency(turn.text, turn.settings.languages):
+    """An emergency, in any language and whatever she was doing, wins over everything: the help for
+    its kind first, then an urgent case on the desk. A flow she was in waits for her (paused)."""
+    found = turn.emergency
+    if found is None:
         return False
     turn.state.pop(PENDING, None)
-    entry = knowledge.entries.get(knowledge.emergency.entry) if knowledge.emergency else None
-    turn.say("emergency-intro", numbers=", ".join(turn.settings.emergency_numbers))
-    if entry is not None:
-        menus.answer(turn, entry, feedback=False)
+    flowrun.pause(turn)
+    menus.emergency_help(turn, found.kind, turn.button("button-menu", menus.MENU))
     if turn.settings.desk.counsellors:  # an urgent case: a counsellor writes to her as soon as possible
-        await handoff.request(turn, "emergency", urgent=True)
+        await handoff.request(turn, "emergency", urgent=True, emergency=found.kind)
     return True
 
 

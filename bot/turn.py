@@ -6,6 +6,7 @@ from dataclasses import dataclass, field
 from functools import cached_property
 
 from bot.config import Settings
+from bot.emergency import Detection, detect
 from bot.content import Content
 from bot.bidi import isolate_ltr
 from bot.i18n import is_rtl
@@ -54,6 +55,15 @@ class Turn:
     def evidence(self) -> Evidence | None:
         """Retrieval evidence for her text, computed once per message (embedding costs milliseconds)."""
         return self.content.retriever.evidence(self.text)
+
+    @cached_property
+    def emergency(self) -> Detection | None:
+        """The emergency she writes about (patterns over her whole message, or the classifier), or None."""
+        if self.incoming.kind in (Kind.BUTTON, Kind.CONTACT, Kind.LOCATION) or self.incoming.text.lstrip().startswith("/"):
+            return None
+        evidence = self.evidence if self.incoming.kind is Kind.TEXT and self.text else None
+        signal = (evidence.emergency, evidence.emergency_kind) if evidence is not None else (0.0, None)
+        return detect(self.content.knowledge.emergency, self.incoming.text, signal, self.content.retriever.thresholds.emergency)
 
     @property
     def languages(self) -> list[str]:

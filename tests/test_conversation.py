@@ -132,7 +132,7 @@ async def test_a_topic_menu_offers_its_flow_first(chat: Chat, topic: str, flow: 
 async def test_free_text_question_gets_the_matching_answer(chat: Chat, content: Content) -> None:
     await chat.onboard("en")
     for entry in content.knowledge.entries.values():
-        if entry.key == content.knowledge.emergency.entry:
+        if entry.key in content.knowledge.emergency.entries:  # its questions are emergencies
             continue
         question = entry.answers["en"].questions[0]
         assert keys(await chat(question))[0] == f"entry:{entry.key}", question
@@ -191,18 +191,19 @@ async def test_none_of_these_gets_the_honest_fallback(chat: Chat) -> None:
     assert keys(await chat.press("none")) == ["fallback"]
 
 
-@pytest.mark.parametrize("text", ["help, my husband hits me", "he threatens to kill me", "زوجي يضربني"])
-async def test_emergency_wins_in_any_state_and_language(chat: Chat, content: Content, text: str) -> None:
+@pytest.mark.parametrize("text, kind", [("help, my husband hits me", "violence"), ("he threatens to kill me", "threat"),
+                                        ("زوجي يضربني", "violence")])
+async def test_emergency_wins_in_any_state_and_language(chat: Chat, content: Content, text: str, kind: str) -> None:
     await chat.onboard("nl")
     await chat("/forget")  # waiting for a confirmation does not delay an emergency
     replies = await chat(text)
-    assert replies[0].key == "emergency-intro" and "112" in replies[0].text
-    assert replies[1].key == f"entry:{content.knowledge.emergency.entry}"
+    assert replies[0].key == f"emergency:{kind}" and "112" in replies[0].text
+    assert "cmd:menu" in payloads(replies[0])
 
 
 async def test_emergency_before_choosing_a_language(chat: Chat) -> None:
     replies = await chat("he hits me")
-    assert keys(replies)[0] == "emergency-intro"
+    assert keys(replies)[0] == "emergency:violence"
 
 
 # Bad input ----------------------------------------------------------------------------------

@@ -75,7 +75,7 @@ async def test_queue_position_counts_earlier_cases_and_urgent_ones_go_first(conv
         await woman.onboard("en")
     await first("/human")
     assert "number 2 in the queue" in (await second("/human"))[0].text
-    assert keys(await third("my husband hits me")) == ["emergency-intro", "entry:safety/violence-help", "handoff-urgent"]
+    assert keys(await third("my husband hits me")) == ["emergency:violence", "handoff-urgent"]
     assert "number 3." in (await second("/human"))[0].text  # asked again: still waiting, now behind the urgent case
     waiting = await store.list_cases((OPEN,))
     assert [(c.trigger, c.urgent) for c in waiting] == [("emergency", True), ("command", False), ("command", False)]
@@ -262,7 +262,7 @@ async def test_emergency_while_with_a_counsellor_gets_the_numbers_and_makes_the_
     await say(desk, "Amal", payload="take:1")
     await sent(store, DESK)
     replies = await chat("he hits me")
-    assert keys(replies) == ["emergency-intro", "handoff-with-counsellor"] and "112" in replies[0].text
+    assert keys(replies) == ["emergency:violence", "handoff-with-counsellor"] and "112" in replies[0].text
     assert [m["key"] for m in await sent(store, DESK)] == ["her-message", "desk-urgent-now"]
     [case] = await cases(store)
     assert case.urgent is True

@@ -80,7 +80,7 @@ async def test_first_message_in_a_language_puts_it_first_and_welcomes_in_it(chat
 
 async def test_question_in_another_language_is_searched_in_that_language_too(chat: Chat, content) -> None:
     await chat.onboard("en")
-    entry = next(entry for entry in content.knowledge.entries.values() if "nl" in entry.answers and entry.key != content.knowledge.emergency.entry)
+    entry = next(entry for entry in content.knowledge.entries.values() if "nl" in entry.answers and entry.key not in content.knowledge.emergency.entries)
     question = entry.answers["nl"].questions[0] + " alstublieft dank je"
     replies = await chat(question)
     assert replies[0].key == f"entry:{entry.key}"

@@ -67,7 +67,8 @@ def ask(*args: str, stdin: str = "") -> subprocess.CompletedProcess[str]:
 def test_ask_json_contract_for_one_question() -> None:
     result = ask("where can i learn dutch", "--json")
     line = json.loads(result.stdout)
-    assert set(line) == {"action", "entry", "topic", "score", "language", "alternatives"}
+    assert set(line) == {"action", "entry", "topic", "score", "language", "alternatives", "emergency"}
+    assert line["emergency"] is None
     assert (line["action"], line["entry"], line["topic"], line["language"]) == ("answer", "dutch-courses/learn-dutch", "dutch-courses", "en")
     assert isinstance(line["score"], float) and isinstance(line["alternatives"], list)
 

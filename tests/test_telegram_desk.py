@@ -282,6 +282,37 @@ async def test_service_messages_and_team_talk_outside_a_case_are_left_alone(desk
     assert len(desk.to(HER)) == 4
 
 
+async def test_an_emergency_mentions_every_counsellor_and_is_posted_again_until_taken(desk: DeskBot, content: Content,
+                                                                                      monkeypatch: pytest.MonkeyPatch) -> None:
+    import bot.channels.telegram_run as telegram_run
+    from sqlalchemy import update
+    from datetime import UTC, datetime, timedelta
+    from bot.storage.models import Case
+
+    monkeypatch.setattr(telegram_run, "REMINDER_INTERVAL", 0.05)
+    await desk.start()
+    await desk.onboard("uk")
+    desk.her_text("чоловік мене б'є")
+    [card] = await desk.sent(DESK_CHAT, 1)
+    assert all(f'<a href="tg://user?id={who}">' in card["text"] for who in (AMAL, LOTTE, OLENA))  # not only Olena
+    [topic] = desk.to(DESK_CHAT, "createForumTopic")
+    assert topic["name"].startswith("⚠️")
+    async with desk.conversation.store.engine.begin() as connection:
+        await connection.execute(update(Case).values(opened_at=datetime.now(UTC) - timedelta(minutes=11)))
+    [_, reminder] = await desk.sent(DESK_CHAT, 2)
+    assert reminder["message_thread_id"] == FIRST_TOPIC and "#1" in reminder["text"]
+    assert all(f'<a href="tg://user?id={who}">' in reminder["text"] for who in (AMAL, LOTTE, OLENA))
+    await desk.quiet()
+    assert len(desk.to(DESK_CHAT)) == 2  # once per interval of desk.urgent_reminder_minutes, not on every look
+    desk.counsellor_press(OLENA, "take:1", FIRST_TOPIC)
+    await desk.sent(HER, 6)  # "Olena is here"
+    posted = len(desk.to(DESK_CHAT))
+    async with desk.conversation.store.engine.begin() as connection:
+        await connection.execute(update(Case).values(reminded_at=datetime.now(UTC) - timedelta(minutes=11)))
+    await desk.quiet()
+    assert len(desk.to(DESK_CHAT)) == posted  # taken: no more reminders
+
+
 # Taking over, talking, media ---------------------------------------------------------------------------
 
 async def test_take_over_connects_her_once_in_her_language(desk: DeskBot, content: Content) -> None:

@@ -209,13 +209,14 @@ def to_incoming(message: Message) -> Incoming:
         return Incoming(kind=Kind.LOCATION, location=(message.location.latitude, message.location.longitude), **base)
     if message.contact is not None:
         return Incoming(kind=Kind.CONTACT, text=message.contact.phone_number, **base)
+    caption = message.caption or ""  # read for emergencies ("photo of my arm, he did this")
     if message.voice is not None or message.audio is not None or message.video_note is not None:
-        return Incoming(kind=Kind.VOICE, reference=handle, **base)
+        return Incoming(kind=Kind.VOICE, text=caption, reference=handle, **base)
     if message.photo:
-        return Incoming(kind=Kind.IMAGE, reference=handle, **base)
+        return Incoming(kind=Kind.IMAGE, text=caption, reference=handle, **base)
     if message.document is not None:
-        return Incoming(kind=Kind.DOCUMENT, reference=handle, **base)
-    return Incoming(kind=Kind.OTHER, reference=handle, **base)  # stickers, videos, polls …
+        return Incoming(kind=Kind.DOCUMENT, text=caption, reference=handle, **base)
+    return Incoming(kind=Kind.OTHER, text=caption, reference=handle, **base)  # stickers, videos, polls …
 
 
 def _language(message: Message) -> str | None:

@@ -17,6 +17,8 @@ from bot.conversation import Conversation
 
 log = logging.getLogger(__name__)
 
+REMINDER_INTERVAL = 30.0  # seconds between looks for urgent cases nobody has taken
+
 
 async def run(conversation: Conversation, config: Config, *, webhook: str | None = None, listen: str = "127.0.0.1",
               port: int = 8443, stop: asyncio.Event | None = None, telegram_limits: bool = True) -> TelegramChannel:
@@ -56,15 +58,18 @@ def without_counsellors(config: Config) -> Config:
 
 @asynccontextmanager
 async def _outbox_running(channel: TelegramChannel) -> AsyncIterator[None]:
-    """The outbox sends while the bot runs; on the way out it finishes the item in hand."""
+    """The outbox sends while the bot runs (and the desk is reminded of urgent cases); on the way
+    out it finishes the item in hand."""
     stop = asyncio.Event()
-    task = asyncio.create_task(channel.outbox.run(stop), name="outbox")
+    tasks = [asyncio.create_task(channel.outbox.run(stop), name="outbox")]
+    if channel.desk_chat_id is not None:  # urgent cases nobody took are posted again
+        tasks.append(asyncio.create_task(channel.desk.core.run_reminders(stop, REMINDER_INTERVAL), name="urgent-reminders"))
     try:
         yield
     finally:
         stop.set()
         channel.outbox.poke()  # wake it from its pause, so it sees the stop at once
-        await task
+        await asyncio.gather(*tasks)
 
 
 def _stop_on_signals() -> asyncio.Event:

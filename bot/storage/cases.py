@@ -36,11 +36,13 @@ class CaseRow:
     taken_at: datetime | None
     closed_at: datetime | None
     closed_by: str | None
+    emergency: str | None = None
+    reminded_at: datetime | None = None
 
     @classmethod
     def of(cls, row: Any) -> CaseRow:
         values = {field.name: row[field.name] for field in fields(cls)}
-        for name in ("opened_at", "taken_at", "closed_at"):  # SQLite gives naive datetimes back
+        for name in ("opened_at", "taken_at", "closed_at", "reminded_at"):  # SQLite gives naive datetimes back
             if values[name] is not None and values[name].tzinfo is None:
                 values[name] = values[name].replace(tzinfo=UTC)
         return cls(**values)
@@ -56,10 +58,27 @@ class OutboxItem:
     attempts: int
 
 
-async def insert_case(connection: AsyncConnection, user_id: int, language: str, topic: str | None, trigger: str, urgent: bool) -> int:
+async def insert_case(connection: AsyncConnection, user_id: int, language: str, topic: str | None, trigger: str, urgent: bool,
+                      emergency: str | None = None) -> int:
     result = await connection.execute(insert(Case).values(
-        user_id=user_id, status=OPEN, language=language, topic=topic, trigger=trigger, urgent=urgent, opened_at=now()).returning(Case.id))
+        user_id=user_id, status=OPEN, language=language, topic=topic, trigger=trigger, urgent=urgent, emergency=emergency,
+        opened_at=now()).returning(Case.id))
     return int(result.scalar_one())
+
+
+async def claim_reminders(connection: AsyncConnection, before: datetime) -> list[CaseRow]:
+    """Urgent cases nobody has taken, posted (or last reminded) before ``before``: marked reminded
+    now, so that of several processes only one reminds the desk."""
+    stamp = now()
+    claimed = await connection.execute(
+        update(Case).where(Case.urgent.is_(True), Case.status.in_((OPEN, WAITING)),
+                           func.coalesce(Case.reminded_at, Case.opened_at) < before)
+        .values(reminded_at=stamp).returning(Case.id))
+    ids = [row[0] for row in claimed]
+    if not ids:
+        return []
+    rows = (await connection.execute(select(Case.__table__).where(Case.id.in_(ids)).order_by(Case.id))).mappings()
+    return [CaseRow.of(row) for row in rows]
 
 
 async def get_case(connection: AsyncConnection, case_id: int | None = None, thread: str | None = None) -> CaseRow | None:

@@ -139,6 +139,8 @@ class Case(Base):
     taken_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     closed_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     closed_by: Mapped[str | None] = mapped_column(String(64))
+    emergency: Mapped[str | None] = mapped_column(String(32))          # the kind, for an urgent case
+    reminded_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))  # last "still waiting" to the desk
 
 
 class Outbox(Base):

@@ -80,8 +80,8 @@ class UserSession:
 
     # The desk: her case and the messages relayed for it ---------------------------------------
 
-    async def open_case(self, language: str, topic: str | None, trigger: str, urgent: bool) -> CaseRow:
-        case_id = await cases.insert_case(self._connection, self.user.id, language, topic, trigger, urgent)
+    async def open_case(self, language: str, topic: str | None, trigger: str, urgent: bool, emergency: str | None = None) -> CaseRow:
+        case_id = await cases.insert_case(self._connection, self.user.id, language, topic, trigger, urgent, emergency)
         return await self.case(case_id)  # type: ignore[return-value]
 
     async def case(self, case_id: int) -> CaseRow | None:
@@ -238,6 +238,19 @@ class Store:
     async def case_on_desk(self, case_id: int) -> None:
         """Her case's card reached the desk: a case that was only opened is now waiting."""
         await self._apply(cases.change_case, case_id, (cases.OPEN,), status=cases.WAITING)
+
+    async def remind_urgent(self, before: datetime, message: Callable[[CaseRow], tuple[str, str, dict[str, Any]]]) -> list[int]:
+        """Urgent cases still waiting since before ``before``: a reminder for each into the outbox, in
+        the same transaction that marks them reminded (a crash never loses or doubles one).
+        ``message`` gives (channel, recipient, body) of a case's reminder."""
+        async with self._writer(), self.engine.begin() as connection:
+            due = await cases.claim_reminders(connection, before)
+            if due:
+                await connection.execute(insert(Outbox), [cases.outbox_row(case.id, *message(case)) for case in due])
+        if due:
+            for listener in self._outbox_listeners:
+                listener()
+        return [case.id for case in due]
 
     async def claim_outbox(self, channels: tuple[str, ...], limit: int = 50, lease: timedelta = timedelta(seconds=60)) -> list[OutboxItem]:
         """Due items for these channels, leased to this process; nothing is locked when none is due."""
