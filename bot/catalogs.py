@@ -15,11 +15,12 @@ from babel.messages.catalog import Catalog
 from babel.messages.mofile import write_mo
 from babel.messages.pofile import read_po, write_po
 
+from bot.contentfiles import content_files, present, read_text
+from bot.errors import ContentError
 from bot.flow_extract import BUTTON_NOTE
 from bot.flow_extract import extract as extract_flow
-from bot.i18n import CATALOG, DRAFT_MARK
+from bot.i18n import CATALOG, DRAFT_MARK, TEMPLATE, read_catalog
 
-TEMPLATE = "messages.pot"
 PLACEHOLDER = re.compile(r"{(\w+)}")
 BUTTON_PREFIX = "button-"
 BUTTON_LIMIT = 20  # WhatsApp reply buttons
@@ -36,8 +37,13 @@ class Problem:
 
 
 def source_catalog(locales: Path, source: str = "en") -> Catalog:
-    with (locales / source / CATALOG).open("rb") as handle:
-        return read_po(handle, locale=source)
+    return read(locales / source / CATALOG, source)
+
+
+def read(path: Path, locale: str | None = None) -> Catalog:
+    """A catalog file, with the bot's checks first (encoding, a cut-off file): a broken one is a ContentError."""
+    read_catalog(path)
+    return read_po(read_text(path).splitlines(), locale=locale)
 
 
 def extract(locales: Path, flows: Path | None = None, source: str = "en") -> Catalog:
@@ -48,8 +54,12 @@ def extract(locales: Path, flows: Path | None = None, source: str = "en") -> Cat
     for message in english:
         if message.id:
             template.add(message.string, context=str(message.id), auto_comments=message.auto_comments)
-    for path in sorted(flows.glob("*.yaml")) if flows and flows.is_dir() else []:
-        with path.open("rb") as handle:
+    for path in content_files(flows, "*.yaml") if flows and flows.is_dir() else []:
+        try:
+            handle = path.open("rb")
+        except OSError:
+            continue  # `wegwijs check` reports unreadable flow files
+        with handle:
             for line, _, text, comments in extract_flow(handle, (), (), {"flow_id": path.stem}):
                 existing = template.get(text)
                 if existing is None:
@@ -63,10 +73,11 @@ def extract(locales: Path, flows: Path | None = None, source: str = "en") -> Cat
 def write_template(locales: Path, template: Catalog) -> bool:
     """Write locales/messages.pot when its messages changed (so its date changes only then)."""
     path = locales / TEMPLATE
-    if path.exists():
-        with path.open("rb") as handle:
-            if _signature(read_po(handle)) == _signature(template):
-                return False
+    try:
+        if path.exists() and _signature(read(path)) == _signature(template):
+            return False
+    except ContentError:
+        pass  # a broken template is simply written again
     _write(path, template)
     return True
 
@@ -82,9 +93,8 @@ def update(locales: Path, languages: list[str], template: Catalog, source: str =
         if language == source:
             continue
         path = locales / language / CATALOG
-        if path.exists():
-            with path.open("rb") as handle:
-                catalog = read_po(handle, locale=language)
+        if present(path):
+            catalog = read(path, language)
         else:
             path.parent.mkdir(parents=True, exist_ok=True)
             catalog = Catalog(locale=language, project="wegwijs", fuzzy=False)
@@ -113,9 +123,8 @@ def compile_mo(locales: Path, languages: list[str]) -> list[Path]:
     written = []
     for language in languages:
         path = locales / language / CATALOG
-        if path.exists():
-            with path.open("rb") as handle:
-                catalog = read_po(handle, locale=language)
+        if present(path):
+            catalog = read(path, language)
             target = path.with_suffix(".mo")
             with target.open("wb") as handle:
                 write_mo(handle, catalog)
@@ -133,8 +142,7 @@ def problems(locales: Path, languages: list[str], template: Catalog, source: str
         if not path.exists():
             found.append(Problem(str(path), "*", "catalog is missing: run `wegwijs i18n` to create it"))
             continue
-        with path.open("rb") as handle:
-            catalog = read_po(handle, locale=language)
+        catalog = read(path, language)
         for wanted in template:
             if not wanted.id:
                 continue

@@ -11,14 +11,16 @@ from typing import Any
 
 from bot import catalogs
 from bot.config import Config
-from bot.emergency import KINDS, Rules, load_rules
+from bot.contentfiles import check_readable, content_files, is_content, present, read_text
+from bot.emergency import KINDS, Rules
 from bot.errors import ContentError
 from bot.flows import load_flow
-from bot.places import Places, load_places
+from bot.i18n import CATALOG, TEMPLATE, Catalogs, read_catalog
+from bot.places import PLACES_FILE, Places, load_places
 from bot.replies import load_replies
 from bot.knowledge import (
     EMERGENCY_FILE, ENTRY_FILE, HUMAN_FILE, OFFTOPIC_FILE, REPLIES_DIR, TOPIC_FILE, Answer,
-    load_answer, load_examples, load_topic, normalise, topic_folders,
+    emergency_rules, load_answer, load_examples, load_topic, normalise, topic_folders,
 )
 
 LINK = re.compile(r"\b(?:https?|ftp)://[^\s)\]>\"']+")
@@ -63,7 +65,7 @@ def _knowledge(config: Config, today: date) -> Iterator[Finding]:
     entries: set[str] = set()
     for folder in topic_folders(root):
         topic_file = folder / TOPIC_FILE
-        if not topic_file.exists():
+        if not present(topic_file):
             yield Finding("error", str(folder), None, f"unknown topic '{folder.name}': add {TOPIC_FILE} with its titles, or move its files into one of: {', '.join(TOPIC_IDS)}")
         else:
             topic = yield from _guard(lambda: load_topic(folder))
@@ -71,9 +73,10 @@ def _knowledge(config: Config, today: date) -> Iterator[Finding]:
                 if topic and lang not in topic.titles:
                     yield Finding("warning", str(topic_file), None, f"no title in '{lang}': add '{lang}: …' under title")
         by_entry: dict[str, dict[str, Answer]] = {}
+        broken: set[tuple[str, str]] = set()  # (entry, language) reported already: not also a missing translation
         for path in sorted(folder.iterdir()):
-            if path.name == TOPIC_FILE or path.is_dir():
-                continue
+            if path.name == TOPIC_FILE or not is_content(path.name) or (path.is_dir() and path.suffix != ".md"):
+                continue  # editors' lock, swap and backup files are not content
             match = ENTRY_FILE.match(path.name)
             if not match:
                 yield Finding("error", str(path), None, "name must be <entry>.<language>.md, e.g. find-a-place.en.md (lower case, dashes)")
@@ -83,6 +86,7 @@ def _knowledge(config: Config, today: date) -> Iterator[Finding]:
                 continue
             answer = yield from _guard(lambda: load_answer(path))
             if answer is None:
+                broken.add((match["entry"], match["lang"]))
                 continue
             by_entry.setdefault(match["entry"], {})[match["lang"]] = answer
             yield from _answer(path, answer, today)
@@ -95,20 +99,20 @@ def _knowledge(config: Config, today: date) -> Iterator[Finding]:
         for entry, answers in by_entry.items():
             entries.add(f"{folder.name}/{entry}")
             for lang in languages:
-                if lang not in answers:
+                if lang not in answers and (entry, lang) not in broken:
                     yield Finding("warning", str(folder / f"{entry}.{lang}.md"), None, f"missing translation: '{entry}' has no {lang} version (women see the fallback language)")
     emergency_file = root / EMERGENCY_FILE
-    if emergency_file.exists():
-        rules = yield from _guard(lambda: load_rules(emergency_file))
+    if present(emergency_file):
+        rules = yield from _guard(lambda: emergency_rules(emergency_file))
         if rules:
             yield from _emergency(emergency_file, rules, entries, languages)
     else:
         yield Finding("warning", str(emergency_file), None, "missing: without it emergencies are not recognised before everything else")
     offtopic_file = root / OFFTOPIC_FILE
-    if offtopic_file.exists():
+    if present(offtopic_file):
         yield from _guard(lambda: load_examples(offtopic_file, "off-topic questions"))
     human_file = root / HUMAN_FILE
-    if human_file.exists():
+    if present(human_file):
         yield from _guard(lambda: load_examples(human_file, "ways to ask for a person"))
     else:
         yield Finding("warning", str(human_file), None, "missing: asking for a person in her own words will not open a case (only /human)")
@@ -135,11 +139,15 @@ def _flows(config: Config) -> Iterator[Finding]:
     folder = config.path(config.settings.paths.flows)
     places: Places | None = None
     try:
+        check_readable(config.knowledge_dir / PLACES_FILE)
         places = load_places(config.knowledge_dir)
     except ContentError as error:
         yield Finding("error", error.file, error.line, error.hint)
+    except (AttributeError, KeyError, TypeError, ValueError) as error:  # a shape its loader does not expect
+        yield Finding("error", str(config.knowledge_dir / PLACES_FILE), None,
+                      f"cannot be read ({type(error).__name__}: {error}): it needs 'towns:', 'nearby:' and 'places:', see the README")
     entries = {f"{path.parent.name}/{match['entry']}" for path in config.knowledge_dir.glob("*/*.md") if (match := ENTRY_FILE.match(path.name))}
-    for path in sorted(folder.glob("*.yaml")) if folder.is_dir() else []:
+    for path in content_files(folder, "*.yaml") if folder.is_dir() else []:
         try:
             flow = load_flow(path)
         except ContentError as error:
@@ -174,7 +182,7 @@ def _replies(config: Config) -> Iterator[Finding]:
 
 
 def _answer(path: Path, answer: Answer, today: date) -> Iterator[Finding]:
-    text = path.read_text(encoding="utf-8")
+    text = read_text(path)
     for link in LINK.findall(text):
         if not link.startswith("https://"):
             yield Finding("error", str(path), _line_of(path, link), f"link '{link}' is not https: use the https:// address of the official page")
@@ -189,11 +197,21 @@ def _answer(path: Path, answer: Answer, today: date) -> Iterator[Finding]:
 
 
 def _locales(config: Config) -> Iterator[Finding]:
+    """Each catalog readable first (file and line of what is broken), then what the translations miss."""
+    locales, settings = config.locales_dir, config.settings
+    broken = False
+    for path in [locales / TEMPLATE, *(locales / language / CATALOG for language in settings.languages)]:
+        if present(path) and (yield from _guard(lambda: read_catalog(path))) is None:
+            broken = True
+    if broken:
+        return
+    if (yield from _guard(lambda: Catalogs.load(locales, settings.languages, settings.fallbacks, settings.default_language))) is None:
+        return  # the default language lacks keys, or has no catalog
     try:
-        template = catalogs.extract(config.locales_dir, config.path(config.settings.paths.flows))
-        problems = catalogs.problems(config.locales_dir, config.settings.languages, template)
-    except (OSError, ValueError) as exc:
-        yield Finding("error", str(config.locales_dir), None, f"cannot read the catalogs ({exc})")
+        template = catalogs.extract(locales, config.path(settings.paths.flows))
+        problems = catalogs.problems(locales, settings.languages, template)
+    except (ContentError, OSError, ValueError) as exc:
+        yield Finding("error", str(locales), None, f"cannot read the catalogs ({exc})")
         return
     for problem in problems:
         yield Finding("error", problem.file, _line_of(Path(problem.file), f'msgctxt "{problem.key}"'), f"'{problem.key}' {problem.hint}")

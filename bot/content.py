@@ -6,12 +6,13 @@ from dataclasses import dataclass
 from functools import lru_cache
 
 from bot.config import Config
+from bot.contentfiles import check_readable
 from bot.embedder import Embedder, load_embedder
 from bot.flows import Flow, load_flows
 from bot.i18n import Catalogs
 from bot.knowledge import KnowledgeBase
 from bot.langdetect import LanguageDetector
-from bot.places import Places, load_places
+from bot.places import PLACES_FILE, Places, load_places
 from bot.replies import Replies, load_replies
 from bot.retrieval import Retriever
 
@@ -28,14 +29,16 @@ class Content:
 
     @classmethod
     def load(cls, config: Config) -> Content:
+        """Every content file, the quick ones first; any file that cannot be read or is wrong is a ContentError."""
         settings = config.settings
         catalogs = Catalogs.load(config.locales_dir, settings.languages, settings.fallbacks, settings.default_language)
-        knowledge = KnowledgeBase.load(config.knowledge_dir)
-        cache = config.path(settings.paths.cache) / "embeddings.npz"
         flows = load_flows(config.path(settings.paths.flows))
-        retriever = Retriever(knowledge, shared_embedder(), cache, flows={flow.id: flow.triggers for flow in flows.values()})
+        check_readable(config.knowledge_dir / PLACES_FILE)  # load_places reads it itself
         places = load_places(config.knowledge_dir)
         replies = load_replies(config.knowledge_dir, settings.languages)
+        knowledge = KnowledgeBase.load(config.knowledge_dir)
+        cache = config.path(settings.paths.cache) / "embeddings.npz"
+        retriever = Retriever(knowledge, shared_embedder(), cache, flows={flow.id: flow.triggers for flow in flows.values()})
         return cls(catalogs, knowledge, LanguageDetector(settings.languages), retriever, flows, places, replies)
 
 

@@ -10,7 +10,9 @@ from typing import Any
 
 import yaml
 
+from bot.contentfiles import content_files, read_text
 from bot.errors import ContentError
+from bot.yamlfile import LOADER, parse_yaml
 
 TYPES = ("text", "number", "phone", "postcode", "date", "email", "yesno", "choice", "area")
 CONDITION = re.compile(r"^\s*(\w+)\s*(==|!=)\s*(\S+)\s*$")
@@ -74,16 +76,13 @@ class Flow:
 def load_flows(folder: Path) -> dict[str, Flow]:
     if not folder.is_dir():
         return {}
-    return {path.stem: load_flow(path) for path in sorted(folder.glob("*.yaml"))}
+    return {path.stem: load_flow(path) for path in content_files(folder, "*.yaml")}
 
 
 def load_flow(path: Path) -> Flow:
-    try:
-        root = yaml.compose(path.read_text(encoding="utf-8"))
-        data = yaml.safe_load(path.read_text(encoding="utf-8"))
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        raise ContentError(str(path), mark.line + 1 if mark else None, f"is not valid YAML: {getattr(exc, 'problem', exc)}") from None
+    text = read_text(path)
+    data = parse_yaml(text, path)
+    root = yaml.compose(text, Loader=LOADER)  # for the steps' line numbers; it parsed above, so it composes
     if not isinstance(data, dict) or not isinstance(data.get("steps"), list) or not data["steps"]:
         raise ContentError(str(path), 1, "needs 'description:' and a list of 'steps:'")
     if not isinstance(data.get("description"), str):

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import functools
-
+import re
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -13,9 +13,13 @@ from babel import Locale, UnknownLocaleError, dates, numbers
 from babel.messages.catalog import Message
 from babel.messages.pofile import PoFileError, read_po
 
+from bot.contentfiles import present, read_text
 from bot.errors import ContentError
 
 CATALOG = "LC_MESSAGES/messages.po"
+TEMPLATE = "messages.pot"  # every key, written by `wegwijs i18n extract`
+STRING_LINE = re.compile(r'^(?:msgctxt|msgid|msgid_plural|msgstr(?:\[\d+\])?)\b|^"')
+CLOSED_STRING = re.compile(r'"(?:[^"\\]|\\.)*"\s*$')
 DRAFT_MARK = "draft"  # translator comment on entries no native speaker has checked yet
 
 
@@ -39,9 +43,11 @@ class Catalogs:
 
     @classmethod
     def load(cls, locales_dir: Path, languages: list[str], fallbacks: dict[str, list[str]], default: str) -> Catalogs:
-        messages = {lang: read_catalog(locales_dir / lang / CATALOG) for lang in languages if (locales_dir / lang / CATALOG).exists()}
+        messages = {lang: read_catalog(locales_dir / lang / CATALOG) for lang in languages if present(locales_dir / lang / CATALOG)}
         if default not in messages:
             raise ContentError(str(locales_dir / default / CATALOG), None, f"the default language '{default}' has no catalog; create it with `wegwijs i18n update`")
+        if present(locales_dir / TEMPLATE):
+            _check_complete(locales_dir / default / CATALOG, messages[default], read_catalog(locales_dir / TEMPLATE))
         return cls(messages, languages, fallbacks, default)
 
     def chain(self, language: str) -> list[str]:
@@ -66,12 +72,28 @@ class Catalogs:
 
 
 def read_catalog(path: Path) -> dict[str, str]:
+    """key -> text of a catalog (of the template: key -> English); a ContentError with the line when it is broken."""
+    lines = read_text(path).splitlines()
+    for number, line in enumerate(lines, 1):
+        if STRING_LINE.match(line.strip()) and not CLOSED_STRING.search(line.strip()):
+            raise ContentError(str(path), number, "this line's text is not closed with '\"' (is the file cut off? a save that did not finish?): "
+                                                  "restore the end of the file, or end the line with '\"'")
     try:
-        with path.open("rb") as handle:
-            catalog = read_po(handle, abort_invalid=True)
-    except (PoFileError, UnicodeDecodeError, OSError) as exc:
+        catalog = read_po(lines, abort_invalid=True)
+    except PoFileError as exc:
         raise ContentError(str(path), getattr(exc, "lineno", None), f"cannot be read as a gettext catalog: {exc}") from None
+    if path.name == TEMPLATE:
+        return {str(message.context): str(message.id) for message in catalog if message.id and message.context}
     return {_key(message): str(message.string) for message in catalog if message.id and message.string and not message.fuzzy}
+
+
+def _check_complete(path: Path, messages: dict[str, str], template: dict[str, str]) -> None:
+    """The default language must have every key, else some sentence has no text in any language."""
+    missing = [key for key in template if key not in messages]
+    if missing:
+        more = f" and {len(missing) - 1} more" if len(missing) > 1 else ""
+        raise ContentError(str(path), None, f"has no text for '{missing[0]}'{more} (listed in {TEMPLATE}): "
+                                            "if the file was cut off, restore it; if you removed them on purpose, run `wegwijs i18n`")
 
 
 def _key(message: Message) -> str:

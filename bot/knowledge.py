@@ -2,18 +2,19 @@
 
 from __future__ import annotations
 
+import hashlib
 import re
 import unicodedata
 from dataclasses import dataclass, field
 from datetime import date
+from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
-import yaml
-
+from bot.contentfiles import content_files, present, read_bytes, read_text
 from bot.emergency import Match, Rules, load_rules
 from bot.errors import ContentError
-from bot.yamlfile import load_yaml
+from bot.yamlfile import load_yaml, parse_yaml
 
 ENTRY_FILE = re.compile(r"^(?P<entry>[a-z0-9][a-z0-9-]*)\.(?P<lang>[a-z]{2,3})\.md$")
 TOPIC_FILE = "_topic.yaml"
@@ -75,11 +76,11 @@ class KnowledgeBase:
             topics.append(load_topic(folder))
             entries.extend(load_entries(folder))
         emergency_file = root / EMERGENCY_FILE
-        emergency = load_rules(emergency_file) if emergency_file.exists() else None
+        emergency = emergency_rules(emergency_file) if present(emergency_file) else None
         offtopic_file = root / OFFTOPIC_FILE
-        offtopic = load_examples(offtopic_file, "off-topic questions") if offtopic_file.exists() else ()
+        offtopic = load_examples(offtopic_file, "off-topic questions") if present(offtopic_file) else ()
         human_file = root / HUMAN_FILE
-        human = load_examples(human_file, "ways to ask for a person") if human_file.exists() else ()
+        human = load_examples(human_file, "ways to ask for a person") if present(human_file) else ()
         return cls(topics, entries, emergency, offtopic, human)
 
     def topic(self, topic_id: str) -> Topic | None:
@@ -91,6 +92,16 @@ class KnowledgeBase:
     def emergencies(self, text: str) -> list[Match]:
         """What the patterns of knowledge/_emergency.yaml find in her text (most serious kind first)."""
         return self.emergency.find(text) if self.emergency is not None else []
+
+
+def emergency_rules(path: Path) -> Rules:
+    """load_rules, compiled once per version of the file: it takes seconds, and most edits are to answers."""
+    return _compiled_rules(str(path), hashlib.sha1(read_bytes(path)).hexdigest())
+
+
+@lru_cache(maxsize=2)
+def _compiled_rules(path: str, digest: str) -> Rules:
+    return load_rules(Path(path))
 
 
 def topic_folders(root: Path) -> list[Path]:
@@ -107,7 +118,7 @@ def normalise(text: str) -> str:
 
 def load_topic(folder: Path) -> Topic:
     path = folder / TOPIC_FILE
-    if not path.exists():
+    if not present(path):
         raise ContentError(str(path), None, f"is missing: every topic folder needs {TOPIC_FILE} with its title per language")
     data = load_yaml(path)
     if not isinstance(data, dict) or not isinstance(data.get("title"), dict) or not data["title"]:
@@ -120,7 +131,7 @@ def load_topic(folder: Path) -> Topic:
 
 def load_entries(folder: Path) -> list[Entry]:
     entries: dict[str, Entry] = {}
-    for path in sorted(folder.glob("*.md")):
+    for path in content_files(folder, "*.md"):
         match = ENTRY_FILE.match(path.name)
         if not match:
             raise ContentError(str(path), None, "name must be <entry>.<language>.md, e.g. find-a-place.en.md (lower case, dashes)")
@@ -131,10 +142,7 @@ def load_entries(folder: Path) -> list[Entry]:
 
 def read_front_matter(path: Path, required: bool = True) -> tuple[dict[str, Any], str]:
     """(front matter, body) of a Markdown file that starts with '---' YAML '---'."""
-    try:
-        text = path.read_text(encoding="utf-8")
-    except UnicodeDecodeError:
-        raise ContentError(str(path), None, "is not UTF-8 text; save it as UTF-8") from None
+    text = read_text(path).replace("\r\n", "\n")
     if not text.startswith("---\n"):
         if not required:
             return {}, text
@@ -142,11 +150,7 @@ def read_front_matter(path: Path, required: bool = True) -> tuple[dict[str, Any]
     head, separator, body = text[4:].partition("\n---\n")
     if not separator:
         raise ContentError(str(path), 1, "front matter is not closed: add a line with only '---' after it")
-    try:
-        meta = yaml.safe_load(head) or {}
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        raise ContentError(str(path), mark.line + 2 if mark else 1, f"front matter is not valid YAML: {getattr(exc, 'problem', exc)}") from None
+    meta = parse_yaml(head, path, first_line=2, what="front matter is not valid YAML") or {}
     if not isinstance(meta, dict):
         raise ContentError(str(path), 2, "front matter must be 'key: value' lines")
     return meta, body

@@ -11,22 +11,32 @@ from pathlib import Path
 
 from bot.config import Config
 from bot.content import Content
+from bot.contentfiles import is_content
 from bot.errors import WegwijsError
 
 log = logging.getLogger(__name__)
 
 
 def fingerprint(folders: list[Path]) -> str:
-    """Names, sizes and modification times of every content file: changes when a file does."""
+    """Names, sizes and modification times of every content file (and the folders' names): changes when
+    a file does. Editors' lock, swap and backup files are not content; a file that cannot be read counts too."""
     digest = hashlib.sha1()
     for folder in folders:
         for directory, subfolders, files in os.walk(folder):
-            subfolders.sort()
+            subfolders[:] = sorted(name for name in subfolders if is_content(name))
+            digest.update(f"{directory}/{subfolders}\n".encode())
             for name in sorted(files):
-                if name.endswith((".md", ".yaml", ".yml", ".po")):
-                    stat = os.stat(os.path.join(directory, name))
-                    digest.update(f"{directory}/{name}:{stat.st_size}:{stat.st_mtime_ns}\n".encode())
+                if name.endswith((".md", ".yaml", ".yml", ".po", ".pot")) and is_content(name):
+                    digest.update(f"{directory}/{name}:{_stamp(os.path.join(directory, name))}\n".encode())
     return digest.hexdigest()
+
+
+def _stamp(path: str) -> str:
+    try:
+        stat = os.stat(path)
+    except OSError as error:  # e.g. a link to a file that is gone: loading will say so
+        return f"unreadable {error.errno}"
+    return f"{stat.st_size}:{stat.st_mtime_ns}"
 
 
 class ContentWatcher:
@@ -43,7 +53,15 @@ class ContentWatcher:
         self.last_error: str | None = None
 
     async def poll(self, current: Content) -> Content:
-        """The content to use now: a freshly loaded one when files changed and it is valid."""
+        """The content to use now: a freshly loaded one when files changed and it is valid. Never raises."""
+        try:
+            return await self._poll(current)
+        except Exception:
+            log.exception("could not check the content folders, still serving the last good version")
+            self._reloading = None
+            return current
+
+    async def _poll(self, current: Content) -> Content:
         if self._reloading is not None:
             if not self._reloading.done():
                 return current
@@ -66,6 +84,10 @@ class ContentWatcher:
         except WegwijsError as error:
             self.last_error = str(error)
             log.error("content not reloaded, still serving the last good version: %s", error)
+            return None
+        except Exception as error:  # a file shaped in a way no check foresaw: keep serving, and say so
+            self.last_error = f"content not reloaded ({type(error).__name__}: {error}); run `wegwijs check`"
+            log.exception("content not reloaded, still serving the last good version")
             return None
         self.last_error = None
         log.info("content reloaded: %d topics, %d entries", len(content.knowledge.topics), len(content.knowledge.entries))

@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from bot.contentfiles import content_files
 from bot.errors import ContentError
 from bot.knowledge import ENTRY_FILE, REPLIES_DIR, read_front_matter
 
@@ -32,7 +33,7 @@ class Replies:
 def load_replies(knowledge: Path, languages: list[str]) -> Replies:
     folder = knowledge / REPLIES_DIR
     found: dict[str, dict[str, Reply]] = {}
-    for path in sorted(folder.glob("*.md")) if folder.is_dir() else []:
+    for path in content_files(folder, "*.md") if folder.is_dir() else []:
         match = ENTRY_FILE.match(path.name)
         if not match:
             raise ContentError(str(path), None, "name must be <key>.<language>.md, e.g. welcome.ar.md (lower case, dashes)")

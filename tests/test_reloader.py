@@ -9,7 +9,7 @@ from pathlib import Path
 from bot.config import load_config
 from bot.content import Content
 from bot.conversation import Conversation
-from bot.reloader import ContentWatcher
+from bot.reloader import ContentWatcher, fingerprint
 from bot.storage import Store
 from tests.conftest import Chat
 from tests.helpers import keys
@@ -48,3 +48,25 @@ async def test_edited_and_broken_content_while_running(tmp_path: Path) -> None:
     assert keys(replies) == ["main-menu"] and replies[0].text.startswith("What do you want to know today?")
     assert any(button.payload == "topic:childcare" for button in replies[0].buttons)
     await store.close()
+
+
+def test_fingerprint_ignores_editors_files_and_survives_links_to_nowhere(tmp_path: Path) -> None:
+    topic = tmp_path / "knowledge" / "childcare"
+    topic.mkdir(parents=True)
+    (topic / "find.en.md").write_text("---\ntitle: Find\n---\nx\n", encoding="utf-8")
+    seen = fingerprint([tmp_path / "knowledge"])
+    (topic / ".#find.en.md").symlink_to("root@host.4242:1700000000")  # Emacs' lock while the file is edited
+    (topic / ".find.en.md.swp").write_bytes(b"b0VIM")
+    (topic / "find.en.md~").write_text("old", encoding="utf-8")
+    (topic / "#find.en.md#").write_text("autosave", encoding="utf-8")
+    (topic / ".git").mkdir()
+    (topic / ".git" / "x.md").write_text("x", encoding="utf-8")
+    assert fingerprint([tmp_path / "knowledge"]) == seen
+    (topic / "lost.en.md").symlink_to(topic / "gone.en.md")  # content, but nothing behind it: loading will say so
+    assert fingerprint([tmp_path / "knowledge"]) != seen
+
+
+def test_fingerprint_changes_when_a_folder_is_named_like_a_content_file(tmp_path: Path) -> None:
+    seen = fingerprint([tmp_path])
+    (tmp_path / "new.en.md").mkdir()
+    assert fingerprint([tmp_path]) != seen
