@@ -4,7 +4,10 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import errno
 import logging
+import re
+import socket
 import sys
 from collections.abc import Sequence
 
@@ -12,6 +15,7 @@ from bot.config import Config, load_config
 from bot.errors import ConfigError, WegwijsError
 
 log = logging.getLogger("bot")
+TOKEN_FORMAT = re.compile(r"[0-9]+:[A-Za-z0-9_-]+")  # what @BotFather hands out: 123456789:AAE...
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -79,11 +83,40 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         config = load_config(args.config)
         return asyncio.run(_run(args, config))
-    except WegwijsError as exc:
-        print(f"wegwijs: {exc}", file=sys.stderr)
-        return 2
     except KeyboardInterrupt:
         return 130
+    except Exception as exc:  # noqa: BLE001 - what a coordinator can fix becomes one sentence; a bug keeps its traceback
+        sentence = _failure(exc)
+        if sentence is None:
+            raise
+        log.debug("the failure in full (-vv)", exc_info=True)
+    logging.getLogger("asyncio").disabled = True  # what a failed start left open (sessions, sockets) is no news now
+    print(f"wegwijs: {sentence}", file=sys.stderr)
+    return 2
+
+
+def _failure(exc: BaseException) -> str | None:
+    """The one sentence for a failure of the machine or its settings (never a secret); None for a bug."""
+    if isinstance(exc, WegwijsError):
+        return str(exc)
+    from sqlalchemy.exc import DBAPIError
+
+    telegram = sys.modules.get("telegram.error")
+    if telegram is not None and isinstance(exc, telegram.InvalidToken):
+        return ("Telegram refused TELEGRAM_TOKEN (revoked, or from another bot): copy the bot's current token "
+                "from @BotFather (/mybots, API Token) and start again.")
+    if telegram is not None and isinstance(exc, telegram.NetworkError):
+        return ("Cannot reach Telegram's Bot API (TELEGRAM_API_URL, else api.telegram.org): check this machine's "
+                "internet connection and TELEGRAM_API_URL, and start again.")
+    if isinstance(exc, DBAPIError) or type(exc).__module__ == "sqlite3":
+        detail = next(iter(str(getattr(exc, "orig", exc)).splitlines()), "")
+        return f"The database failed ({detail}): check that its disk has free space and can be written, and start again."
+    if isinstance(exc, OSError) and exc.errno in (errno.EADDRINUSE, errno.EADDRNOTAVAIL):
+        return f"Cannot listen for the webhook ({exc.strerror}): stop the program that holds --listen:--port, or pass another --port."
+    if isinstance(exc, OSError):
+        where = f"{exc.filename}: " if exc.filename else ""
+        return f"{where}{exc.strerror or exc}: check the path, the free disk space and this user's permissions, and start again."
+    return None
 
 
 async def _run(args: argparse.Namespace, config: Config) -> int:
@@ -127,9 +160,36 @@ async def _telegram(args: argparse.Namespace, config: Config) -> int:
         raise ConfigError("TELEGRAM_TOKEN", "is missing: set it in the environment (the token @BotFather gave you)")
     if args.webhook and not args.webhook.startswith("https://"):
         raise ConfigError("--webhook", f"'{args.webhook}' must be the public https:// address Telegram will post to")
+    if not TOKEN_FORMAT.fullmatch(config.env.telegram_token):
+        raise ConfigError("TELEGRAM_TOKEN", "is not a bot token, which looks like 123456789:AAE... (digits, a colon, then letters, "
+                                            "digits, - and _): copy it again from @BotFather, without quotes or spaces")
+    if args.webhook:
+        _check_port_free(args.listen, args.port)
     async with open_conversation(config, args.db) as conversation:
         await run(conversation, config, webhook=args.webhook, listen=args.listen, port=args.port)
     return 0
+
+
+def _check_port_free(host: str, port: int) -> None:
+    """Before anything starts: a webhook port another program holds fails in a second, with its fix."""
+    if not 1 <= port <= 65535:
+        raise ConfigError("--port", f"{port} is not a port number: pass one from 1024 to 65535, such as 8443")
+    try:
+        family, kind, proto, _, address = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM, flags=socket.AI_PASSIVE)[0]
+    except socket.gaierror:
+        raise ConfigError("--listen", f"'{host}' is not a host name or address of this machine: use 127.0.0.1 behind the reverse proxy") from None
+    try:
+        with socket.socket(family, kind, proto) as probe:
+            probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # as the webhook server does
+            probe.bind(address)
+    except OSError as exc:
+        if exc.errno == errno.EADDRINUSE:
+            hint = "is already in use by another program: stop that program or pass another --port"
+        elif exc.errno == errno.EACCES:
+            hint = "needs more rights than this user has (below 1024): pass a port above 1024 and let the reverse proxy use 443"
+        else:
+            raise ConfigError("--listen", f"'{host}' cannot be listened on ({exc.strerror}): use an address of this machine, such as 127.0.0.1") from None
+        raise ConfigError("--port", f"{port} on {host} {hint}") from None
 
 
 async def _db(args: argparse.Namespace, config: Config) -> int:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import logging
 import unicodedata
 from concurrent.futures import ThreadPoolExecutor
@@ -30,6 +31,13 @@ class Conversation:
         self.content = content
         self.config = config
         self.watcher = watcher
+        self.queued: set[str] = set()  # channels whose replies go through the outbox (see queue_replies)
+
+    def queue_replies(self, channel: str) -> None:
+        """From now on, replies on ``channel`` are stored in the outbox in the same transaction as her
+        message and state, and sent by the channel's outbox: a crash means "sent later", never
+        "never sent". handle() still returns them, marked ``queued``."""
+        self.queued.add(channel)
 
     async def handle(self, incoming: Incoming) -> list[Outgoing]:
         """Handle one inbound message once, in order for her, and return the replies to send."""
@@ -63,6 +71,8 @@ class Conversation:
         if evidence is not NOT_COMPUTED:
             turn.__dict__["evidence"] = evidence  # Turn.evidence is a cached_property: already known
         session.log("in", incoming.kind.value, logged(incoming, text))
+        if incoming.chat_message is not None:
+            session.remember_chat_message(incoming.chat_message)
         if too_long:
             turn.say("message-too-long", limit=self.config.settings.limits.max_message_chars)
         for stage in STAGES:
@@ -73,7 +83,15 @@ class Conversation:
         for reply in replies:
             session.log("out", "text", reply.text, reply.key)
         log.info("handled channel=%s id=%s replies=%s", incoming.channel, incoming.message_id, [reply.key for reply in replies])
-        return replies
+        return self._queue(incoming, session, replies)
+
+    def _queue(self, incoming: Incoming, session: UserSession, replies: list[Outgoing]) -> list[Outgoing]:
+        """Replies on a queued channel go into the outbox of this unit of work."""
+        if incoming.channel not in self.queued:
+            return replies
+        for reply in replies:
+            session.relay(None, incoming.channel, reply.recipient, outbox_body(reply))
+        return [dataclasses.replace(reply, queued=True) for reply in replies]
 
     def group_notice(self) -> str:
         """What the bot says once in a group it was added to, before it leaves (default language)."""
@@ -83,18 +101,31 @@ class Conversation:
         """Keep what she sent if the database still works, and answer kindly in her language."""
         language = self.config.settings.default_language
         first_time = True
+        numbers = ", ".join(self.config.settings.emergency_numbers)
         try:
             async with self.store.user_session(incoming.channel, incoming.user) as session:
                 language = session.user.language or language
                 first_time = await session.mark_processed(incoming.channel, incoming.message_id)
                 if first_time:
                     session.log("in", incoming.kind.value, logged(incoming, clean_text(incoming.text, self.config.settings.limits.max_message_chars)[0]))
+                    text = self.content.catalogs.get(language, "error-sorry", numbers=numbers)
+                    return self._queue(incoming, session, [outgoing(incoming.user, text.text, (), "error-sorry", text.language)])
         except Exception:
             log.exception("could not record the message after an error channel=%s id=%s", incoming.channel, incoming.message_id)
         if not first_time:  # a redelivered message that already got the apology
             return []
-        text = self.content.catalogs.get(language, "error-sorry", numbers=", ".join(self.config.settings.emergency_numbers))
+        text = self.content.catalogs.get(language, "error-sorry", numbers=numbers)  # not stored: the caller sends it
         return [outgoing(incoming.user, text.text, (), "error-sorry", text.language)]
+
+
+def outbox_body(reply: Outgoing) -> dict[str, object]:
+    """A reply to her as the outbox stores it (read back by the channel's sender)."""
+    body: dict[str, object] = {"text": reply.text, "key": reply.key}
+    if reply.buttons:
+        body["buttons"] = [[button.label, button.payload] for button in reply.buttons]
+    if reply.action:
+        body["action"] = reply.action
+    return body
 
 
 def logged(incoming: Incoming, text: str) -> str:

@@ -40,6 +40,7 @@ class Incoming:
     location: tuple[float, float] | None = None
     language_hint: str | None = None
     reference: str | None = None  # the channel's handle of a photo, voice or document, to copy it to the desk
+    chat_message: str | None = None  # the channel's id of her message in her chat (for /clear)
 
 
 @dataclass(frozen=True)
@@ -54,3 +55,4 @@ class Outgoing:
     action: str | None = None  # something for the channel to do instead of saying: "clear-chat"
     case: int | None = None    # for the desk: the case (its topic) this message belongs to
     mentions: tuple[int, ...] = ()  # for the desk: Telegram ids of counsellors to notify
+    queued: bool = False       # stored in the outbox with her message: the outbox sends it, not the caller

@@ -19,11 +19,16 @@ Send = Callable[[OutboxItem], Awaitable[bool]]  # True: delivered (or can never 
 
 
 class Outbox:
-    def __init__(self, store: Store, channels: tuple[str, ...], send: Send, batch: int = 50) -> None:
+    """Sends the items of ``channels``: up to ``concurrency`` recipients at a time, each one's items in
+    order. The women's replies and the desk have separate outboxes, so that the desk group's rate
+    limit never holds up an answer to a woman."""
+
+    def __init__(self, store: Store, channels: tuple[str, ...], send: Send, batch: int = 50, concurrency: int = 1) -> None:
         self.store = store
         self.channels = channels
         self.send = send
         self.batch = batch
+        self.concurrency = concurrency
         self._wake = asyncio.Event()
         store.on_outbox(self.poke)  # something was stored for the outbox: send it at once
 
@@ -32,23 +37,36 @@ class Outbox:
         nothing more in this round (her messages keep their order)."""
         sent = 0
         while items := await self.store.claim_outbox(self.channels, self.batch):
-            failed: set[tuple[str, str]] = set()
+            by_target: dict[tuple[str, str], list[OutboxItem]] = {}
             for item in items:
-                target = (item.channel, item.recipient)
-                if target in failed:
-                    await self.store.outbox_release(item)
-                    continue
-                if await self._send(item):
-                    await self.store.outbox_sent(item)
-                    if item.channel == DESK and item.case_id is not None and item.body.get("key") == CARD:
-                        await self.store.case_on_desk(item.case_id)
-                    sent += 1
-                else:
-                    failed.add(target)
-                    await self.store.outbox_failed(item)
-            if failed or len(items) < self.batch:
+                by_target.setdefault((item.channel, item.recipient), []).append(item)
+            slots = asyncio.Semaphore(self.concurrency)
+
+            async def one_recipient(queue: list[OutboxItem]) -> tuple[int, bool]:
+                async with slots:
+                    return await self._send_in_order(queue)
+
+            results = await asyncio.gather(*(one_recipient(queue) for queue in by_target.values()))
+            sent += sum(count for count, _ in results)
+            if any(failed for _, failed in results) or len(items) < self.batch:
                 break
         return sent
+
+    async def _send_in_order(self, queue: list[OutboxItem]) -> tuple[int, bool]:
+        """One recipient's items in order: (sent, whether one failed; the rest then waits)."""
+        sent = 0
+        for index, item in enumerate(queue):
+            if await self._send(item):
+                await self.store.outbox_sent(item)
+                if item.channel == DESK and item.case_id is not None and item.body.get("key") == CARD:
+                    await self.store.case_on_desk(item.case_id)
+                sent += 1
+                continue
+            await self.store.outbox_failed(item)
+            for later in queue[index + 1:]:
+                await self.store.outbox_release(later)
+            return sent, True
+        return sent, False
 
     async def _send(self, item: OutboxItem) -> bool:
         try:

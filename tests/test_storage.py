@@ -16,7 +16,7 @@ from bot.storage.repository import now
 
 
 async def test_open_creates_schema_at_head(store: Store) -> None:
-    assert await current_revision(store.engine) == "0006"
+    assert await current_revision(store.engine) == "0008"
     async with store.engine.connect() as connection:
         tables = await connection.run_sync(lambda sync: set(inspect(sync).get_table_names()))
     assert {"users", "conversation_states", "messages", "processed_messages", "alembic_version"} <= tables
@@ -27,7 +27,7 @@ async def test_upgrade_twice_is_harmless(db_url: str) -> None:
         store = await Store.open(db_url)
         await store.close()
     store = await Store.open(db_url)
-    assert await current_revision(store.engine) == "0006"
+    assert await current_revision(store.engine) == "0008"
     await store.close()
 
 

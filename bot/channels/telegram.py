@@ -22,6 +22,7 @@ from telegram.ext import AIORateLimiter, Application, CallbackQueryHandler, Chat
 from bot.channels.telegram_desk import TelegramDesk
 from bot.channels.telegram_http import AiohttpRequest
 from bot.channels.telegram_render import keyboard, split, to_html
+from bot.channels.telegram_updates import TelegramUpdates
 from bot.conversation import Conversation
 from bot.messages import DESK, Incoming, Kind, Outgoing
 from bot.outbox import Outbox
@@ -33,6 +34,7 @@ COMMANDS = ("start", "menu", "help", "language", "human", "bot", "cancel", "clea
 DESK_ONLY_COMMANDS = ("bot",)  # in the menu only where a counsellor can have her (a desk chat is set)
 BACKOFF = (1.0, 2.0, 4.0)     # seconds between attempts after a network error
 DELETABLE = timedelta(hours=48)
+SLOW_NOTICE_EVERY = 600.0     # seconds: "sorry, we are slow" at most this often per chat while the database is down
 UPDATES = [Update.MESSAGE, Update.EDITED_MESSAGE, Update.CALLBACK_QUERY, Update.MY_CHAT_MEMBER]
 
 
@@ -49,12 +51,19 @@ class TelegramChannel:
         limiter = AIORateLimiter(max_retries=3) if telegram_limits else AIORateLimiter(overall_max_rate=0, group_max_rate=0, max_retries=3)
         builder = (Application.builder().token(token).rate_limiter(limiter).concurrent_updates(concurrent_updates)
                    .request(AiohttpRequest(connection_pool_size=concurrent_updates))
-                   .get_updates_request(AiohttpRequest(connection_pool_size=1)))
+                   .get_updates_request(AiohttpRequest(connection_pool_size=1)).updater(None))  # bot/channels/telegram_updates.py receives
         if api_url:
             builder = builder.base_url(api_url).base_file_url(api_url.replace("/bot", "/file/bot"))
         self.application = builder.build()
         self.desk = TelegramDesk(self)
-        self.outbox = Outbox(self.store, (CHANNEL, DESK) if desk_chat_id is not None else (CHANNEL,), self.desk.deliver)
+        conversation.queue_replies(CHANNEL)  # every reply is stored with her message, then sent by the outbox
+        # Her replies and the desk have an outbox each: the desk group's rate limit never holds up her answers.
+        self.outbox = Outbox(self.store, (CHANNEL,), self.desk.deliver, concurrency=concurrent_updates)
+        self.desk_outbox = Outbox(self.store, (DESK,), self.desk.deliver) if desk_chat_id is not None else None
+        self.updates = TelegramUpdates(self.application, self.store, concurrent_updates)
+        self.updates.on_store_failure = self.say_we_are_slow
+        self._told_slow: dict[str, float] = {}
+        self.blocked: set[str] = set()  # chats that refused a message (she blocked the bot) until she writes again
         private = filters.ChatType.PRIVATE
         self.application.add_handler(ChatMemberHandler(self.on_my_chat_member, ChatMemberHandler.MY_CHAT_MEMBER))
         if desk_chat_id is not None:  # what counsellors write in the desk (service messages are not theirs)
@@ -70,7 +79,7 @@ class TelegramChannel:
     async def on_message(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         message = update.message
         if message is not None:
-            await self.process(message.chat.id, to_incoming(message), her_message=message.message_id)
+            await self.process(message.chat.id, to_incoming(message))
 
     async def on_edited(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         message = update.edited_message
@@ -104,6 +113,7 @@ class TelegramChannel:
         if chat.type == ChatType.PRIVATE:
             if status in (ChatMemberStatus.BANNED, ChatMemberStatus.LEFT):
                 await self.store.set_active(CHANNEL, str(chat.id), False)
+                self.blocked.add(str(chat.id))
                 log.info("a woman blocked the bot: marked inactive")
             return
         if status in (ChatMemberStatus.MEMBER, ChatMemberStatus.ADMINISTRATOR) and chat.id != self.desk_chat_id:
@@ -116,14 +126,33 @@ class TelegramChannel:
 
     # Delivery ---------------------------------------------------------------------------------
 
-    async def process(self, chat_id: int, incoming: Incoming, her_message: int | None = None) -> None:
-        """Handle one message and send the replies; one chat at a time, so replies keep their order."""
+    async def process(self, chat_id: int, incoming: Incoming) -> None:
+        """Handle one message; its replies were stored in the outbox with it (which sends them), except
+        an apology the database could not take, sent here. One chat at a time."""
         lock = self._chats.get(chat_id)
         if lock is None:
             lock = self._chats[chat_id] = asyncio.Lock()
+        self.blocked.discard(str(chat_id))
         async with lock:
             replies = await self.conversation.handle(incoming)
-            await self.deliver(chat_id, replies, [str(her_message)] if her_message is not None else [])
+            direct = [reply for reply in replies if not reply.queued]
+            if direct:
+                await self.deliver(chat_id, direct)
+
+    async def say_we_are_slow(self, chat: str) -> None:
+        """The database could not store her message (Telegram delivers it again later): say so,
+        at most once in ten minutes per chat, without storing anything."""
+        if not chat.lstrip("-").isdigit() or int(chat) < 0:
+            return
+        moment = asyncio.get_running_loop().time()
+        if moment - self._told_slow.get(chat, -SLOW_NOTICE_EVERY) < SLOW_NOTICE_EVERY:
+            return
+        if len(self._told_slow) > 10_000:
+            self._told_slow.clear()
+        self._told_slow[chat] = moment
+        settings = self.conversation.config.settings
+        text = self.conversation.content.catalogs.get(settings.default_language, "error-sorry", numbers=", ".join(settings.emergency_numbers))
+        await self.send(int(chat), text.text, None)
 
     async def deliver(self, chat_id: int, replies: list[Outgoing], seen: list[str] | None = None) -> None:
         """Send the replies; the ids of her message and of what was sent are stored in one go (for /clear)."""
@@ -202,7 +231,8 @@ def to_incoming(message: Message) -> Incoming:
     """A private-chat message as the core sees it (kind, text, location, her app's language); a photo,
     voice message or document carries its reference, so that a counsellor can get a copy."""
     handle = f"{message.chat.id}:{message.message_id}"
-    base = {"channel": CHANNEL, "user": str(message.chat.id), "message_id": handle, "language_hint": _language(message)}
+    base = {"channel": CHANNEL, "user": str(message.chat.id), "message_id": handle, "language_hint": _language(message),
+            "chat_message": str(message.message_id)}
     if message.text is not None:
         return Incoming(kind=Kind.TEXT, text=message.text, **base)
     if message.location is not None:

@@ -123,6 +123,8 @@ class TelegramDesk:
     async def deliver(self, item: OutboxItem) -> bool:
         """Send one outbox item: True when done (or it can never be), False to try again later."""
         to_desk = item.channel == DESK
+        if not to_desk and item.recipient in self.channel.blocked:
+            return True  # she blocked the bot: the rest of what was queued for her is dropped
         try:
             steps = await (self._desk_steps(item) if to_desk else self._her_steps(item))
             await self._run(steps, item.id)
@@ -135,6 +137,7 @@ class TelegramDesk:
                 log.error("the bot may not write in the desk chat (removed from it?): case %s waits", item.case_id)
                 return False
             await self.store.set_active(item.channel, item.recipient, False)
+            self.channel.blocked.add(item.recipient)
             log.info("a relayed message cannot reach a woman who blocked the bot: marked inactive")
         except BadRequest as error:
             log.warning("Telegram refused outbox item %s (%s): dropped", item.id, error.message)
@@ -157,6 +160,10 @@ class TelegramDesk:
         text = body.get("text", "")
         buttons = tuple(Button(label, payload) for label, payload in body.get("buttons", []))
         seen = (item.channel, item.recipient)
+        if body.get("action") == "clear-chat":  # /clear: delete what Telegram still lets a bot delete
+            async def clear() -> None:
+                await self.channel.clear(chat_id)
+            return [clear]
         if not body.get("copy"):
             return self._message_steps(chat_id, text, buttons, remember=seen)
         source = _source(body["copy"])
@@ -165,8 +172,10 @@ class TelegramDesk:
         return [self._copy_step(chat_id, source, caption=text, remember=seen)]
 
     async def _desk_steps(self, item: OutboxItem) -> list[Step]:
-        """Into the case's topic: the text (with mentions and the card's buttons), then her media."""
+        """Into the case's topic: the text (with mentions and the card's buttons), then her media.
+        The card's message ids are stored, so that /forget can replace it."""
         body = item.body
+        card = None
         if item.case_id is None:  # she asked to be forgotten: her case is gone, its topic is named
             thread = int(body["thread"]) if body.get("thread") else None
         else:
@@ -174,11 +183,36 @@ class TelegramDesk:
             if case is None:
                 return []
             thread = await self._topic(case, body)
+            card = case.id if body.get("key") == "desk-card" else None
         buttons = tuple(Button(label, payload) for label, payload in body.get("buttons", []))
-        steps = self._message_steps(self._chat_id(), body.get("text", ""), buttons, thread, self._mentions(body.get("mentions", [])))
+        steps = self._message_steps(self._chat_id(), body.get("text", ""), buttons, thread, self._mentions(body.get("mentions", [])),
+                                    card=card)
         if body.get("copy"):
             steps.append(self._copy_step(self._chat_id(), _source(body["copy"]), thread=thread))
+        if item.case_id is None and thread is not None:
+            return [*self._card_replaced_steps(body), *steps, *self._topic_closed_steps(thread, body)]
         return steps
+
+    def _card_replaced_steps(self, body: dict[str, Any]) -> list[Step]:
+        """She asked to be forgotten: each message of her case's card becomes "deleted at her request",
+        without its buttons (editMessageText)."""
+        bot, chat_id, text = self.channel.application.bot, self._chat_id(), body.get("card_text", "")
+
+        def edit(message_id: int) -> Step:
+            async def step() -> None:
+                await _unless_refused(bot.edit_message_text(to_html(text), chat_id=chat_id, message_id=message_id,
+                                                            parse_mode=ParseMode.HTML, rate_limit_args=RATE_RETRIES), "replace a card")
+            return step
+
+        return [edit(int(message_id)) for message_id in body.get("card", [])] if text else []
+
+    def _topic_closed_steps(self, thread: int, body: dict[str, Any]) -> list[Step]:
+        """... and her case's topic is closed (closeForumTopic), after the notice."""
+        bot, chat_id = self.channel.application.bot, self._chat_id()
+
+        async def close() -> None:
+            await _unless_refused(bot.close_forum_topic(chat_id, thread, rate_limit_args=RATE_RETRIES), "close a topic")
+        return [close] if body.get("close") else []
 
     async def _topic(self, case: CaseRow, body: dict[str, Any]) -> int:
         """The case's topic; made on its first message and stored before anything is posted in it,
@@ -195,8 +229,9 @@ class TelegramDesk:
         return topic.message_thread_id
 
     def _message_steps(self, chat_id: int, text: str, buttons: tuple[Button, ...], thread: int | None = None,
-                       suffix: str = "", remember: tuple[str, str] | None = None) -> list[Step]:
-        """One step per part of a long text; the buttons and mentions go with the last part."""
+                       suffix: str = "", remember: tuple[str, str] | None = None, card: int | None = None) -> list[Step]:
+        """One step per part of a long text; the buttons and mentions go with the last part. ``card``:
+        the case whose card this is (the id of each part is stored)."""
         parts = split(text) if text else []
         options: dict[str, Any] = {"rate_limit_args": RATE_RETRIES, **({"message_thread_id": thread} if thread else {})}
 
@@ -205,6 +240,8 @@ class TelegramDesk:
                 markup = keyboard(buttons, self.channel._long_payloads) if last else None
                 sent = await self.channel.send_once(chat_id, to_html(part) + (suffix if last else ""), part, markup, **options)
                 await self._remember(remember, sent)
+                if card is not None:
+                    await self.store.card_posted(card, sent)
             return send
 
         return [step(part, index == len(parts) - 1) for index, part in enumerate(parts)]
@@ -245,6 +282,14 @@ def desk_kind(message: Message) -> tuple[Kind, str]:
     if message.document is not None:
         return Kind.DOCUMENT, caption
     return Kind.OTHER, caption
+
+
+async def _unless_refused(call: Awaitable[object], what: str) -> None:
+    """A step Telegram may refuse without harm (the card or topic was deleted, or is already so)."""
+    try:
+        await call
+    except BadRequest as error:
+        log.warning("Telegram would not %s in the desk (%s): skipped", what, error.message)
 
 
 def _source(reference: str) -> tuple[int, int]:

@@ -11,9 +11,10 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from urllib.parse import urlparse
 
-from bot.channels.telegram import UPDATES, TelegramChannel
+from bot.channels.telegram import CHANNEL, UPDATES, TelegramChannel
 from bot.config import Config
 from bot.conversation import Conversation
+from bot.messages import DESK
 
 log = logging.getLogger(__name__)
 
@@ -35,18 +36,33 @@ async def run(conversation: Conversation, config: Config, *, webhook: str | None
     async with application:
         await channel.set_commands()
         await application.start()
-        async with _outbox_running(channel):
-            if webhook:
-                secret = config.env.telegram_webhook_secret or secrets.token_urlsafe(32)
-                await application.updater.start_webhook(listen=listen, port=port, url_path=urlparse(webhook).path.lstrip("/"),  # type: ignore[union-attr]
-                                                        webhook_url=webhook, secret_token=secret, allowed_updates=UPDATES)
-                log.info("Telegram webhook listening on %s:%d for %s", listen, port, webhook)
-            else:
-                await application.updater.start_polling(allowed_updates=UPDATES)  # type: ignore[union-attr]
-                log.info("Telegram long polling started")
-            await stop.wait()
-            await application.updater.stop()  # type: ignore[union-attr]
-        await application.stop()
+        try:
+            await channel.store.outbox_unclaim((CHANNEL, DESK))  # what a killed process had in hand goes out now
+            async with _outbox_running(channel):
+                updates = channel.updates
+                inbox_stop = asyncio.Event()
+                inbox_task = asyncio.create_task(updates.inbox.run(inbox_stop), name="inbox")  # first: what was stored before
+                poller = None
+                try:
+                    if webhook:
+                        secret = config.env.telegram_webhook_secret or secrets.token_urlsafe(32)
+                        await updates.start_webhook(listen, port, urlparse(webhook).path, secret)
+                        await application.bot.set_webhook(webhook, allowed_updates=UPDATES, secret_token=secret)
+                        log.info("Telegram webhook listening on %s:%d for %s", listen, port, webhook)
+                    else:
+                        poller = asyncio.create_task(updates.poll(stop, UPDATES), name="telegram-polling")
+                        log.info("Telegram long polling started")
+                    await stop.wait()
+                finally:
+                    if poller is not None:
+                        poller.cancel()
+                        await asyncio.gather(poller, return_exceptions=True)
+                    await updates.stop_webhook()
+                    await updates.inbox.finish()  # the updates in hand finish (their replies are in the outbox)
+                    inbox_stop.set()
+                    await inbox_task
+        finally:  # also when the start failed (a port in use): the library is stopped before it closes
+            await application.stop()
     return channel
 
 
@@ -61,14 +77,16 @@ async def _outbox_running(channel: TelegramChannel) -> AsyncIterator[None]:
     """The outbox sends while the bot runs (and the desk is reminded of urgent cases); on the way
     out it finishes the item in hand."""
     stop = asyncio.Event()
-    tasks = [asyncio.create_task(channel.outbox.run(stop), name="outbox")]
+    outboxes = [box for box in (channel.outbox, channel.desk_outbox) if box is not None]
+    tasks = [asyncio.create_task(box.run(stop), name="outbox") for box in outboxes]
     if channel.desk_chat_id is not None:  # urgent cases nobody took are posted again
         tasks.append(asyncio.create_task(channel.desk.core.run_reminders(stop, REMINDER_INTERVAL), name="urgent-reminders"))
     try:
         yield
     finally:
         stop.set()
-        channel.outbox.poke()  # wake it from its pause, so it sees the stop at once
+        for box in outboxes:
+            box.poke()  # wake it from its pause, so it sees the stop at once
         await asyncio.gather(*tasks)
 
 

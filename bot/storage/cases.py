@@ -7,9 +7,10 @@ from dataclasses import dataclass, fields
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import and_, func, insert, or_, select, update
+from sqlalchemy import and_, delete, func, insert, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from bot.messages import DESK
 from bot.storage.models import Case, MessageLog, Outbox
 
 OPEN, WAITING, ACTIVE, CLOSED = "open", "waiting", "active", "closed"
@@ -157,13 +158,23 @@ async def claim(connection: AsyncConnection, items: list[OutboxItem], lease: tim
     return [item for item in items if item.id in ours]
 
 
-async def mark_sent(connection: AsyncConnection, item_id: int) -> None:
-    await connection.execute(update(Outbox).where(Outbox.id == item_id).values(sent_at=now(), claimed_until=None))
+async def mark_sent(connection: AsyncConnection, item: OutboxItem) -> None:
+    """A message to her is deleted once Telegram took it (the message log keeps what counsellors may
+    see); one to the desk is kept a day, marked sent."""
+    if item.channel == DESK:
+        await connection.execute(update(Outbox).where(Outbox.id == item.id).values(sent_at=now(), claimed_until=None))
+    else:
+        await connection.execute(delete(Outbox).where(Outbox.id == item.id))
 
 
 async def release(connection: AsyncConnection, item_id: int) -> None:
     """Not attempted this round (an earlier message to the same recipient failed)."""
     await connection.execute(update(Outbox).where(Outbox.id == item_id).values(claimed_until=None))
+
+
+async def unclaim(connection: AsyncConnection, channels: tuple[str, ...]) -> None:
+    await connection.execute(update(Outbox).where(Outbox.channel.in_(channels), Outbox.sent_at.is_(None),
+                                                  Outbox.claimed_until.is_not(None)).values(claimed_until=None))
 
 
 async def mark_failed(connection: AsyncConnection, item: OutboxItem) -> None:

@@ -116,7 +116,8 @@ class ChatMessage(Base):
 
 class Case(Base):
     """A woman handed to the counsellors' desk: open -> waiting -> active (with a counsellor) -> closed.
-    Deleted with her. ``desk_thread`` is the desk channel's id for the case's topic."""
+    Deleted with her. ``desk_thread`` is the desk channel's id for the case's topic, ``desk_card`` the ids of
+    its card's messages there (so that /forget can replace the card)."""
 
     __tablename__ = "cases"
     __table_args__ = (
@@ -141,6 +142,7 @@ class Case(Base):
     closed_by: Mapped[str | None] = mapped_column(String(64))
     emergency: Mapped[str | None] = mapped_column(String(32))          # the kind, for an urgent case
     reminded_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))  # last "still waiting" to the desk
+    desk_card: Mapped[str | None] = mapped_column(Text)  # the desk's message ids of its card (comma-separated parts)
 
 
 class Outbox(Base):
@@ -160,3 +162,23 @@ class Outbox(Base):
     next_attempt_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
     claimed_until: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     sent_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+
+
+class Inbox(Base):
+    """An update as a channel delivered it, stored before the channel is told it arrived (HTTP 200 to
+    a webhook, the next polling offset), handled from here, and then emptied: ``body`` is cleared
+    once handled, the row stays a day so a redelivered update is recognised. ``chat`` is the
+    channel's id of her chat, so /forget can delete what is still waiting."""
+
+    __tablename__ = "inbox"
+    __table_args__ = (UniqueConstraint("channel", "update_id", name="uq_inbox_update"),
+                      Index("ix_inbox_pending", "handled_at", "id"))
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    channel: Mapped[str] = mapped_column(String(32))
+    update_id: Mapped[str] = mapped_column(String(64))
+    chat: Mapped[str | None] = mapped_column(String(128), index=True)
+    body: Mapped[str] = mapped_column(Text, default="")
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    received_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    handled_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))

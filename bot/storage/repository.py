@@ -5,6 +5,8 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import json
+import logging
+import sqlite3
 import weakref
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager, nullcontext
@@ -15,18 +17,25 @@ from typing import Any, TypeVar
 from sqlalchemy import delete, func, insert, select, text, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
-from sqlalchemy.exc import DatabaseError, OperationalError
+from sqlalchemy.exc import DatabaseError
+from sqlalchemy.engine import Connection
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, async_sessionmaker
 
+from bot import redact
 from bot.errors import StorageError
-from bot.storage import cases, migrate
+from bot.storage import cases, diagnose, inbox, migrate
 from bot.storage.cases import CaseRow, OutboxItem
-from bot.storage.engine import create_engine, is_sqlite
-from bot.storage.models import ChatMessage, ConversationState, Feedback, MessageLog, Outbox, ProcessedMessage, Record, Unanswered, User
+from bot.storage.inbox import InboxItem
+from bot.storage.engine import SQLITE_BUSY_TIMEOUT_MS, create_engine
+from bot.storage.models import (Case, ChatMessage, ConversationState, Feedback, Inbox, MessageLog, Outbox, ProcessedMessage, Record,
+                                Unanswered, User)
 
 T = TypeVar("T")
+log = logging.getLogger(__name__)
 CHAT_MESSAGES_KEPT = timedelta(hours=48)  # Telegram lets a bot delete messages of the last 48 hours only
 OUTBOX_KEPT = timedelta(days=1)           # relayed messages, once sent (the message log keeps what matters)
+FORGET_BATCH = 500                        # her messages per statement when /forget looks for her unanswered questions
+CHECKPOINT_BUSY_MS = 2_000                # how long a WAL checkpoint after /forget waits for other connections
 
 
 def now() -> datetime:
@@ -46,6 +55,7 @@ class UserSession:
         self._saved_state = json.dumps(state, sort_keys=True)
         self._logs: list[dict[str, Any]] = []
         self._relays: list[dict[str, Any]] = []
+        self._chat_messages: list[str] = []
         self._forgotten = False
 
     async def mark_processed(self, channel: str, message_id: str) -> bool:
@@ -64,9 +74,10 @@ class UserSession:
         self.user.language = language
 
     async def log_unanswered(self, language: str, text: str, candidates: list[tuple[str, float]]) -> None:
-        """Kept for coordinators without any link to her (purged with the message log)."""
+        """Kept for coordinators without any link to her (purged with the message log), its numbers and
+        e-mail addresses masked; /forget deletes it too (it finds it by her message in the log)."""
         await self._connection.execute(insert(Unanswered).values(
-            language=language, text=text, candidates=json.dumps(candidates), created_at=now()))
+            language=language, text=redact.mask(text), candidates=json.dumps(candidates), created_at=now()))
 
     async def store_record(self, kind: str, flow: str, language: str, answers: dict[str, Any]) -> int:
         """Store what a flow collected with her consent; returns the record id."""
@@ -109,14 +120,40 @@ class UserSession:
         """Store a message for the outbox; it is committed with everything else, then sent."""
         self._relays.append(cases.outbox_row(case_id, channel, recipient, body))
 
+    def remember_chat_message(self, message_id: str) -> None:
+        """The id (never the text) of her message in her chat, for /clear; stored with the rest."""
+        self._chat_messages.append(message_id)
+
     def give_consent(self) -> None:
         self.user.consent_at = now()
 
+    async def cases_on_desk(self) -> list[CaseOnDesk]:
+        """All her cases, open or closed, oldest first: where each shows on the desk."""
+        query = select(Case.id, Case.status, Case.desk_thread, Case.desk_card).where(Case.user_id == self.user.id).order_by(Case.id)
+        return [CaseOnDesk(row.id, row.status, row.desk_thread, tuple(int(m) for m in (row.desk_card or "").split(",") if m))
+                for row in await self._connection.execute(query)]
+
     async def forget(self) -> None:
-        """Delete the woman and, through ON DELETE CASCADE, everything stored about her."""
-        await self._connection.execute(delete(User).where(User.id == self.user.id))
+        """Delete the woman and, through ON DELETE CASCADE, everything stored about her; then what is
+        kept without a link to her but came from her: the unanswered questions she asked (found by her
+        messages in the log, masked as they were logged), her updates still in the inbox, and messages
+        to her that belong to no case."""
+        user = self.user
+        stored = await self._connection.execute(select(MessageLog.text).where(MessageLog.user_id == user.id, MessageLog.direction == "in"))
+        said = [*stored.scalars(), *(entry["text"] for entry in self._logs if entry["direction"] == "in")]
+        asked = sorted({form for text in said if text for form in (text, redact.mask(text))})  # unmasked: logged before masking
+        for start in range(0, len(asked), FORGET_BATCH):
+            await self._connection.execute(delete(Unanswered).where(Unanswered.text.in_(asked[start:start + FORGET_BATCH])))
+        await self._connection.execute(delete(Inbox).where(Inbox.channel == user.channel, Inbox.chat == user.channel_ref))
+        await self._connection.execute(delete(Outbox).where(
+            Outbox.channel == user.channel, Outbox.recipient == user.channel_ref, Outbox.case_id.is_(None)))
+        await self._connection.execute(delete(User).where(User.id == user.id))
         self._forgotten = True
         self._logs.clear()
+
+    @property
+    def forgotten(self) -> bool:
+        return self._forgotten
 
     async def _save(self) -> None:
         if self._forgotten:  # only what is not about her: the desk's notice that her case is gone
@@ -129,6 +166,9 @@ class UserSession:
             await self._connection.execute(insert(MessageLog), self._logs)
         if self._relays:
             await self._connection.execute(insert(Outbox), self._relays)
+        if self._chat_messages:
+            await self._connection.execute(insert(ChatMessage), [{"user_id": self.user.id, "message_id": m, "created_at": stamp}
+                                                                 for m in self._chat_messages])
         await self._connection.execute(
             update(User).where(User.id == self.user.id).values(
                 language=self.user.language, consent_at=self.user.consent_at, last_seen=stamp, active=True)  # she wrote: reachable
@@ -138,6 +178,16 @@ class UserSession:
             statement = _insert(self._connection, ConversationState).values(user_id=self.user.id, data=data, updated_at=stamp)
             statement = statement.on_conflict_do_update(index_elements=["user_id"], set_={"data": data, "updated_at": stamp})
             await self._connection.execute(statement)
+
+
+@dataclass(frozen=True)
+class CaseOnDesk:
+    """Where one of her cases shows on the desk: its topic and the messages of its card."""
+
+    id: int
+    status: str
+    thread: str | None
+    card: tuple[int, ...]
 
 
 @dataclass
@@ -164,18 +214,25 @@ class Store:
         self._locks: weakref.WeakValueDictionary[tuple[str, str], asyncio.Lock] = weakref.WeakValueDictionary()
         self._sqlite_writer = asyncio.Lock()  # SQLite has one writer: queue here rather than in its busy handler
         self._outbox_listeners: list[Callable[[], None]] = []
+        self._checkpoint_due = False  # a WAL checkpoint after /forget could not be done yet
 
     @classmethod
     async def open(cls, url: str, *, upgrade: bool = True) -> Store:
-        engine = create_engine(url)
-        store = cls(engine)
+        """Every reason the database cannot be used (folder, file, disk, lock, server, password)
+        becomes a StorageError with one sentence that says what to do."""
+        engine: AsyncEngine | None = None
         try:
+            engine = create_engine(url)
+            store = cls(engine)
             if upgrade:
                 await migrate.upgrade(engine)
+                async with engine.begin() as connection:  # a read-only file fails now, not at her first message
+                    await connection.execute(text("UPDATE alembic_version SET version_num = version_num"))
             else:
                 await store.ping()
-        except (DatabaseError, OperationalError, OSError) as exc:
-            await engine.dispose()
+        except diagnose.OPEN_ERRORS as exc:
+            if engine is not None:
+                await engine.dispose()
             raise StorageError(_explain_open_error(url, exc)) from exc
         return store
 
@@ -203,6 +260,25 @@ class Store:
         if unit.relayed:  # committed: whoever sends the outbox in this process can send it now
             for listener in self._outbox_listeners:
                 listener()
+        if unit.forgotten or self._checkpoint_due:  # a retry does not wait: her messages come first
+            await self.checkpoint(CHECKPOINT_BUSY_MS if unit.forgotten else 0)
+
+    async def checkpoint(self, wait_ms: int = CHECKPOINT_BUSY_MS) -> bool:
+        """SQLite: copy the WAL into the database file and empty it, so that what /forget deleted does
+        not stay on disk in the WAL (secure_delete zeroes it in the file). Another connection may hold
+        what it needs (``wait_ms`` at most): then it is tried again after the next unit of work. True when done."""
+        if not self.sqlite:
+            return True
+        try:
+            async with self._writer(), self.engine.connect() as connection:
+                busy = await connection.run_sync(_truncate_wal, wait_ms)
+        except (sqlite3.Error, DatabaseError) as error:
+            log.debug("WAL checkpoint failed (%s): tried again later", error)
+            busy = True
+        if busy:
+            log.debug("WAL checkpoint not done (the database is busy): tried again later")
+        self._checkpoint_due = busy
+        return not busy
 
     def on_outbox(self, listener: Callable[[], None]) -> None:
         """Call ``listener`` after a woman's unit of work stored messages for the outbox."""
@@ -235,6 +311,12 @@ class Store:
         """The desk channel made the case's topic."""
         await self._apply(cases.change_case, case_id, None, desk_thread=thread)
 
+    async def card_posted(self, case_id: int, message_id: int) -> None:
+        """A part of a case's card is on the desk: its message id, so that /forget can replace the card."""
+        async with self._writer(), self.engine.begin() as connection:
+            await connection.execute(update(Case).where(Case.id == case_id).values(
+                desk_card=func.coalesce(Case.desk_card + ",", "") + str(message_id)))
+
     async def case_on_desk(self, case_id: int) -> None:
         """Her case's card reached the desk: a case that was only opened is now waiting."""
         await self._apply(cases.change_case, case_id, (cases.OPEN,), status=cases.WAITING)
@@ -259,7 +341,7 @@ class Store:
         return await self._apply(cases.claim, found, lease) if found else []
 
     async def outbox_sent(self, item: OutboxItem) -> None:
-        await self._apply(cases.mark_sent, item.id)
+        await self._apply(cases.mark_sent, item)
 
     async def outbox_release(self, item: OutboxItem) -> None:
         await self._apply(cases.release, item.id)
@@ -272,9 +354,30 @@ class Store:
         async with self._writer(), self.engine.begin() as connection:
             return await statements(connection, *args, **values)
 
+    async def outbox_unclaim(self, channels: tuple[str, ...]) -> None:
+        """At start: items a killed process had claimed are due again (one process sends a channel)."""
+        await self._apply(cases.unclaim, channels)
+
     async def outbox_pending(self) -> int:
         async with self.engine.connect() as connection:
             return int((await connection.execute(select(func.count()).select_from(Outbox).where(Outbox.sent_at.is_(None)))).scalar_one())
+
+    # The inbox (bot/storage/inbox.py) ---------------------------------------------------------
+
+    async def inbox_add(self, rows: list[tuple[str, str, str | None, str]]) -> list[InboxItem]:
+        """Store updates before they are acknowledged; the new ones (not redelivered) come back."""
+        return await self._apply(inbox.add, rows) if rows else []
+
+    async def inbox_pending(self, channel: str, after: int = 0, limit: int = 200) -> list[InboxItem]:
+        async with self.engine.connect() as connection:
+            return await inbox.pending(connection, channel, after, limit)
+
+    async def inbox_done(self, ids: list[int]) -> None:
+        if ids:
+            await self._apply(inbox.done, ids)
+
+    async def inbox_failed(self, item_id: int) -> int:
+        return await self._apply(inbox.failed, item_id)
 
     def _writer(self) -> asyncio.Lock | nullcontext[None]:
         return self._sqlite_writer if self.sqlite else nullcontext()
@@ -355,6 +458,7 @@ class Store:
             await session.execute(delete(Unanswered).where(Unanswered.created_at < message_cutoff))
             await session.execute(delete(ChatMessage).where(ChatMessage.created_at < at - CHAT_MESSAGES_KEPT))
             await session.execute(delete(Outbox).where(Outbox.sent_at < at - OUTBOX_KEPT))
+            await inbox.purge(await session.connection(), at)
             users = await session.execute(delete(User).where(User.last_seen < user_cutoff))
         return {"messages": messages.rowcount, "processed": processed.rowcount, "users": users.rowcount}
 
@@ -364,17 +468,24 @@ def _insert(connection: AsyncConnection, model: type) -> Any:
     return (sqlite_insert if connection.dialect.name == "sqlite" else pg_insert)(model)
 
 
+def _truncate_wal(connection: Connection, wait_ms: int) -> bool:
+    """PRAGMA wal_checkpoint(TRUNCATE) outside any transaction, waiting ``wait_ms`` at most for other
+    connections; True when it was busy (not done)."""
+    cursor = connection.connection.dbapi_connection.cursor()  # type: ignore[union-attr]
+    try:
+        cursor.execute(f"PRAGMA busy_timeout={int(wait_ms)}")
+        cursor.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+        busy = bool(cursor.fetchone()[0])
+    finally:
+        cursor.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_MS}")
+        cursor.close()
+    return busy
+
+
 def _lock_key(channel: str, channel_ref: str) -> int:
     digest = hashlib.blake2b(f"{channel}\x00{channel_ref}".encode(), digest_size=8).digest()
     return int.from_bytes(digest, "big", signed=True)
 
 
-def _explain_open_error(url: str, exc: Exception) -> str:
-    detail = str(getattr(exc, "orig", exc)).strip().splitlines()[0]
-    if is_sqlite(url):
-        path = url.split("///", 1)[-1]
-        if "not a database" in detail or "malformed" in detail:
-            return (f"The file {path} is not a Wegwijs database (SQLite says: {detail}). "
-                    "It was left untouched. Move it away or pass --db with another path.")
-        return f"Cannot open the SQLite database {path} ({detail}). Check that the folder exists and is writable."
-    return f"Cannot reach the database in DATABASE_URL ({detail}). Check the host, port, user and password."
+def _explain_open_error(url: str, exc: BaseException) -> str:
+    return diagnose.explain(url, exc)

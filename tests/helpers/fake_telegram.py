@@ -94,7 +94,7 @@ class FakeTelegram:
         if method == "getUpdates":
             return 200, {"ok": True, "result": self._next_updates(params)}
         if method in ("sendMessage", "editMessageText"):
-            message_id = next(self._ids)
+            message_id = int(params["message_id"]) if method == "editMessageText" and params.get("message_id") else next(self._ids)
             self.sent_at[message_id] = time.perf_counter()
             message = {"message_id": message_id, "date": int(time.time()), "chat": _chat(params["chat_id"]), "from": BOT,
                        "text": params.get("text", "")}
