@@ -334,3 +334,23 @@ def test_dev_split_recall_and_false_alarms_per_language(content: Content) -> Non
         calm = [said for real, said in results if not real]
         assert sum(emergencies) / len(emergencies) >= RECALL_FLOOR, (language, sum(emergencies), len(emergencies))
         assert sum(calm) / len(calm) <= FALSE_ALARM_CEILING, (language, sum(calm), len(calm))
+
+
+def test_compiled_patterns_are_kept_in_knowledge_cache_and_a_broken_copy_is_ignored(tmp_path: Path) -> None:
+    from bot.knowledge import _compiled_rules, emergency_rules
+
+    path = tmp_path / "_emergency.yaml"
+    path.write_text("kinds:\n  violence: {entry: safety/violence-help}\nlanguages:\n  en:\n    patterns:\n      violence: [hit* me]\n",
+                    encoding="utf-8")
+    _compiled_rules.cache_clear()
+    first = emergency_rules(path)
+    [cached] = (tmp_path / ".cache").glob("emergency-*.pickle")
+    _compiled_rules.cache_clear()
+    again = emergency_rules(path)  # from the copy
+    assert [m.kind for m in again.find("he hit me")] == [m.kind for m in first.find("he hit me")] == ["violence"]
+    cached.write_bytes(b"not a pickle")
+    _compiled_rules.cache_clear()
+    assert [m.kind for m in emergency_rules(path).find("he hits me")] == ["violence"]  # compiled again
+    path.write_text(path.read_text(encoding="utf-8").replace("hit* me", "kick* me"), encoding="utf-8")
+    _compiled_rules.cache_clear()
+    assert emergency_rules(path).find("he hit me") == [] and len(list((tmp_path / ".cache").glob("emergency-*.pickle"))) == 1
