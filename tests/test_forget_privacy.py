@@ -8,7 +8,6 @@ import asyncio
 
 import json
 import sqlite3
-from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
@@ -16,15 +15,15 @@ import pytest
 from sqlalchemy import inspect, select, text
 
 from bot.channels.telegram_render import to_html
-from bot.config import Config, Environment
+from bot.config import Config
 from bot.content import Content
 from bot.conversation import Conversation
 from bot.messages import DESK
 from bot.storage import Store, repository
 from bot.storage.models import Case, Unanswered
 from tests.conftest import Chat
-from tests.helpers.fake_telegram import TOKEN, FakeTelegram
-from tests.test_telegram_desk import DESK_CHAT, FIRST_TOPIC, HER, DeskBot, catalog, desk_config
+from tests.test_desk import sent as delivered
+from tests.test_telegram_desk import DESK_CHAT, FIRST_TOPIC, HER, DeskBot, catalog, desk  # noqa: F401 - the fixture
 
 HER_REF = "730555123498"  # her chat id on the channel
 NAME, FIRST_NAME = "Zeynep Kaplanoglu", "Zeynep"
@@ -36,16 +35,6 @@ OTHER_QUESTION = "qwzx blorp vrmpf 12"
 
 def keys(replies: list[Any]) -> list[str | None]:
     return [reply.key for reply in replies]
-
-
-async def delivered(store: Store, channel: str) -> list[dict[str, Any]]:
-    """What the outbox holds for a channel now (marked sent, as a channel would)."""
-    bodies = []
-    while items := await store.claim_outbox((channel,)):
-        for item in items:
-            bodies.append({**item.body, "recipient": item.recipient, "case": item.case_id})
-            await store.outbox_sent(item)
-    return bodies
 
 
 async def on_desk(store: Store, case_id: int, thread: str, card: list[int]) -> None:
@@ -196,19 +185,6 @@ async def test_a_checkpoint_that_finds_the_database_busy_is_tried_again_later(tm
 
 
 # The Telegram desk -----------------------------------------------------------------------------------
-
-@pytest.fixture
-async def desk(tmp_path: Path, config: Config, content: Content) -> AsyncIterator[DeskBot]:
-    with FakeTelegram() as fake:
-        configured = desk_config(config, Environment(telegram_token=TOKEN, telegram_api_url=fake.api_url))
-        store = await Store.open(f"sqlite+aiosqlite:///{tmp_path / 'desk.db'}")
-        bot = DeskBot(fake, configured, Conversation(store, content, configured))
-        try:
-            yield bot
-        finally:
-            await bot.halt()
-            await store.close()
-
 
 async def test_forget_closes_her_topics_and_replaces_their_cards(desk: DeskBot, content: Content) -> None:
     await desk.start()
