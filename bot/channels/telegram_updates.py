@@ -206,7 +206,7 @@ class TelegramUpdates:
         secret_bytes = secret.encode()
 
         async def receive(request: web.Request) -> web.StreamResponse:
-            given = request.headers.get(SECRET_HEADER, "").encode("utf-8", "surrogateescape")
+            given = request.headers.get(SECRET_HEADER, "").encode("utf-8", "replace")  # a header may hold any bytes
             if not hmac.compare_digest(given, secret_bytes):
                 self.quiet.warn("forbidden", "a webhook request without the right secret was refused")
                 return _closing(403)
