@@ -154,26 +154,15 @@ class TelegramChannel:
         text = self.conversation.content.catalogs.get(settings.default_language, "error-sorry", numbers=", ".join(settings.emergency_numbers))
         await self.send(int(chat), text.text, None)
 
-    async def deliver(self, chat_id: int, replies: list[Outgoing], seen: list[str] | None = None) -> None:
-        """Send the replies; the ids of her message and of what was sent are stored in one go (for /clear)."""
-        ids = list(seen or [])
+    async def deliver(self, chat_id: int, replies: list[Outgoing]) -> None:
+        """Send replies that are not in the outbox: only the apology when the database could not take
+        her message (so nothing is remembered for /clear either)."""
         for reply in replies:
-            if reply.action == "clear-chat":
-                await self.store.remember_chat_messages(CHANNEL, str(chat_id), ids)
-                ids = []
-                await self.clear(chat_id)
-                continue
             parts = split(reply.text)
             for index, part in enumerate(parts):
                 markup = keyboard(reply.buttons, self._long_payloads) if index == len(parts) - 1 else None
-                message_id = await self.send(chat_id, part, markup)
-                if message_id is None:
-                    break
-                ids.append(str(message_id))
-            else:
-                continue
-            break
-        await self.store.remember_chat_messages(CHANNEL, str(chat_id), ids)
+                if await self.send(chat_id, part, markup) is None:
+                    return
 
     async def send(self, chat_id: int, text: str, markup: object | None) -> int | None:
         """Send one message: the id, or None when she cannot be reached (blocked, or still failing)."""

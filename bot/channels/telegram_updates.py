@@ -84,6 +84,11 @@ def parse(body: bytes) -> tuple[dict[str, Any] | None, str]:
         return None, "nested too deeply"
     except ValueError:
         return None, "not JSON"
+    return checked(data)
+
+
+def checked(data: object) -> tuple[dict[str, Any] | None, str]:
+    """Decoded JSON as an update (surrogates mended), or None and why it is none."""
     if not isinstance(data, dict):
         return None, "not an object"
     update_id = data.get("update_id")
@@ -275,7 +280,7 @@ class TelegramUpdates:
             updates, raw = [], []
             highest = None
             for entry in page:
-                update, why = parse(json.dumps(entry).encode()) if isinstance(entry, dict) else (None, "not an object")
+                update, why = checked(entry)
                 if isinstance(entry, dict) and isinstance(entry.get("update_id"), int):
                     highest = max(highest or entry["update_id"], entry["update_id"])
                 if update is None:
