@@ -7,13 +7,15 @@ from typing import Any
 from bot.config import Settings
 from bot.content import Content
 from bot.emergency import detect
+from bot.intents import wanted_flow
 from bot.retrieval import Decision, decide
 
 
 def explain(content: Content, settings: Settings, question: str, language: str | None = None) -> dict[str, Any]:
     """{"action", "entry", "topic", "score", "language", "alternatives", "emergency"}: kept stable for
-    acceptance tests. "emergency" is the kind ("suicide", "violence", ...) when action is "emergency"."""
-    detected = content.detector.detect(question)
+    acceptance tests. "action": emergency, smalltalk (hi, thanks, who are you), flow, answer, suggest or
+    fallback. "emergency" is the kind ("suicide", "violence", ...) when action is "emergency"."""
+    detected = content.detector.detect(question, language)
     result: dict[str, Any] = {"action": "fallback", "entry": None, "topic": None, "score": 0.0,
                               "language": detected or language, "alternatives": [], "emergency": None}
     retriever = content.retriever
@@ -24,7 +26,16 @@ def explain(content: Content, settings: Settings, question: str, language: str |
         entry = content.knowledge.emergency.kinds[found.kind].entry
         result.update(action="emergency", emergency=found.kind, entry=entry, topic=entry.split("/")[0], score=round(found.score, 4))
         return result
+    talk = content.knowledge.smalltalk
+    if talk.match(question) is not None:  # "hi", "merci", "who are you": a short reply, not a search
+        result.update(action="smalltalk", score=1.0)
+        return result
+    if (asked := talk.strip(question)) != question:  # "hi, where can i learn dutch": the question is searched
+        question, evidence = asked, retriever.evidence(asked)
     decision = decide(evidence, retriever.thresholds) if evidence is not None else Decision("fallback", None, 0.0)
+    wanted = wanted_flow(content.intents, content.flows, decision, question, [code for code in (detected, language, "en") if code])
+    if wanted is not None:
+        decision = Decision("answer", f"flow:{wanted.id}", decision.score, decision.candidates)
     result["score"] = round(decision.score, 4)
     result["alternatives"] = [candidate.entry for candidate in decision.candidates if candidate.entry != decision.entry][:3]
     if decision.action == "answer" and decision.entry and decision.entry.startswith("flow:"):

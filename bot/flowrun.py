@@ -3,21 +3,24 @@
 from __future__ import annotations
 
 import logging
+from dataclasses import replace
 from typing import Any
 
 from bot import handoff as desk
 from bot import menus, nearby
-from bot.flows import Flow, Step, validate
+from bot.flows import Flow, Step, ascii_digits, validate
 from bot.messages import Button, Kind
 from bot.places import geo_area
 from bot.retrieval import decide
 from bot.turn import Turn
+from bot.typed import typed_choice
 
 log = logging.getLogger(__name__)
 
 FLOW = "flow"
 MAX_REASKS = 2
 ANSWER = "answer:"
+ECHO = 0.75  # lexical overlap with one of an entry's questions from which her words are that question, not an answer
 
 
 def active(turn: Turn) -> dict[str, Any] | None:
@@ -137,6 +140,17 @@ async def enter(turn: Turn, flow: Flow, step: Step) -> None:
 async def finish(turn: Turn, flow: Flow, answers: dict[str, Any]) -> None:
     turn.state.pop(FLOW, None)
     await store(turn, flow, answers)
+    offer_menu(turn)
+
+
+def offer_menu(turn: Turn) -> None:
+    """The flow's last message to her carries the menu button, so that she is never left without one."""
+    for index in range(len(turn.replies) - 1, -1, -1):
+        reply = turn.replies[index]
+        if reply.recipient == turn.incoming.user and not reply.action:
+            if not reply.buttons:
+                turn.replies[index] = replace(reply, buttons=(turn.button("button-menu", menus.MENU),))
+            return
 
 
 async def store(turn: Turn, flow: Flow, answers: dict[str, Any]) -> None:
@@ -186,17 +200,18 @@ def answer_value(turn: Turn, step: Step) -> str | None:
     if turn.incoming.kind is not Kind.TEXT or not turn.text:
         return None
     if step.type in ("choice", "yesno"):
-        typed = turn.text.casefold()
-        for number, (value, label) in enumerate(choices.items(), 1):
-            if typed in (label.casefold(), value.casefold(), str(number)):
+        typed = ascii_digits(turn.text.strip()).casefold()
+        for number, value in enumerate(choices, 1):
+            if typed in (value.casefold(), str(number)):
                 return value
-        return None
+        found = typed_choice(turn.text, list(choices.values()))
+        return list(choices)[found] if found is not None else None
     return validate(step.type, turn.text)
 
 
 def faq_question(turn: Turn) -> bool:
     """A clear question to the knowledge base in the middle of a flow (answered, then the step again)."""
-    if turn.incoming.kind is not Kind.TEXT or len(turn.text.split()) < 3:
+    if turn.incoming.kind is not Kind.TEXT or len(turn.text.split()) < 2:
         return False
     evidence = turn.evidence
     if evidence is None:
@@ -204,9 +219,15 @@ def faq_question(turn: Turn) -> bool:
     decision = decide(evidence, turn.content.retriever.thresholds)
     if decision.action != "answer" or (decision.entry or "").startswith("flow:"):
         return False  # another flow is not started over this one: she can /cancel and start it
-    # An answer to "which work interests you?" can resemble an entry; a real question ends with "?"
-    # or repeats the words of one of the entry's question variants.
-    return turn.text.rstrip().endswith(("?", "؟")) or decision.candidates[0].lexical >= 0.5
+    # An answer ("I like to work with children" to "which work interests you?", "arabic, dutch" to a choice she
+    # mistyped) can resemble an entry: a real question ends with "?", starts or ends with a question word, or
+    # repeats the words of one of the entry's questions.
+    return turn.content.intents.asks(turn.text, question_languages(turn)) or decision.candidates[0].lexical >= ECHO
+
+
+def question_languages(turn: Turn) -> list[str]:
+    """The languages whose question words count: what she writes in, her language and its fallbacks, English."""
+    return list(dict.fromkeys((*turn.search_languages, "en")))
 
 
 def _placeholders(answers: dict[str, Any]) -> dict[str, Any]:

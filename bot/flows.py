@@ -16,6 +16,7 @@ from bot.yamlfile import LOADER, parse_yaml
 
 TYPES = ("text", "number", "phone", "postcode", "date", "email", "yesno", "choice", "area")
 CONDITION = re.compile(r"^\s*(\w+)\s*(==|!=)\s*(\S+)\s*$")
+DIGITS = {code: str(value) for start in (0x0660, 0x06F0, 0x07C0, 0x0966, 0xFF10) for value, code in enumerate(range(start, start + 10))}
 
 
 @dataclass(frozen=True)
@@ -76,7 +77,12 @@ class Flow:
 def load_flows(folder: Path) -> dict[str, Flow]:
     if not folder.is_dir():
         return {}
-    return {path.stem: load_flow(path) for path in content_files(folder, "*.yaml")}
+    return {path.stem: load_flow(path) for path in flow_files(folder)}
+
+
+def flow_files(folder: Path) -> list[Path]:
+    """The flows in a folder: every YAML file but those starting with '_' (shared data such as _intents.yaml)."""
+    return [path for path in content_files(folder, "*.yaml") if not path.name.startswith("_")]
 
 
 def load_flow(path: Path) -> Flow:
@@ -210,23 +216,38 @@ def _text(text: str) -> str | None:
     return text[:300] if len(text) >= 1 else None
 
 
+def ascii_digits(text: str) -> str:
+    """Arabic-Indic (٠١٢), Persian (۰۱۲) and other decimal digits as 0-9: phones type them all."""
+    return text.translate(DIGITS)
+
+
 def _number(text: str) -> str | None:
-    return text if re.fullmatch(r"\d{1,6}", text) else None
+    found = re.findall(r"(?<![\d.,-])\d{1,6}(?![\d.,]\d)", ascii_digits(text))
+    return str(int(found[0])) if len(found) == 1 and len(ascii_digits(text).strip()) <= 40 else None
 
 
 def _phone(text: str) -> str | None:
-    digits = re.sub(r"[\s./()-]", "", text)
-    if re.fullmatch(r"\+\d{8,15}", digits) or re.fullmatch(r"0\d{8,9}", digits) or re.fullmatch(r"00\d{8,15}", digits):
+    """'0499 99 99 99', '+32 (0)499/99.99.99', '0032 499 99 99 99', '٠٤٩٩...', 'my number is ...' -> its digits."""
+    runs = re.findall(r"\+?\d[\d\s./()-]*\d", ascii_digits(text))
+    if len(runs) != 1:
+        return None
+    digits = re.sub(r"[\s./()-]", "", runs[0].replace("(0)", ""))
+    if digits.startswith("00"):
+        digits = "+" + digits[2:]
+    if re.fullmatch(r"\+\d{8,15}", digits) or re.fullmatch(r"0\d{8,9}", digits):
         return digits
     return None
 
 
 def _postcode(text: str) -> str | None:
-    return text if re.fullmatch(r"[1-9]\d{3}", text) else None
+    """'9000', '2000 Antwerpen', 'Antwerpen 2000', 'B-9000', '٩٠٠٠', 'i live in gent 9000' -> the four digits."""
+    found = set(re.findall(r"(?<![\d.,/-])(?:b\s*-?\s*)?([1-9]\d{3})(?![\d.,/]\d|\d)", ascii_digits(text).casefold()))
+    return found.pop() if len(found) == 1 else None
 
 
 def _date(text: str) -> str | None:
-    for pattern in ("%d/%m/%Y", "%d-%m-%Y", "%Y-%m-%d", "%d.%m.%Y"):
+    text = re.sub(r"\s*([./-])\s*", r"\1", ascii_digits(text))
+    for pattern in ("%d/%m/%Y", "%d-%m-%Y", "%Y-%m-%d", "%d.%m.%Y", "%d/%m/%y", "%d-%m-%y", "%d.%m.%y"):
         try:
             return datetime.strptime(text, pattern).date().isoformat()
         except ValueError:
@@ -235,7 +256,9 @@ def _date(text: str) -> str | None:
 
 
 def _email(text: str) -> str | None:
-    return text if re.fullmatch(r"[^@\s]+@[^@\s]+\.[^@\s]{2,}", text) else None
+    """'Amina@Example.com', ' amina @ example.com ', 'my email amina@example.com merci' -> the address, in lower case."""
+    found = re.findall(r"[^@\s]+@[^@\s]+\.[^@\s.]{2,}", re.sub(r"\s*@\s*", "@", text).rstrip("."))
+    return found[0].casefold().strip(".,;:()<>") if len(found) == 1 else None
 
 
 VALIDATORS = {"text": _text, "number": _number, "phone": _phone, "postcode": _postcode, "date": _date, "email": _email,

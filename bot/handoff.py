@@ -11,6 +11,7 @@ from bot.content import Content
 from bot.hours import describe_opening, next_opening
 from bot.i18n import native_name
 from bot.messages import DESK, Kind
+from bot.redact import Hidden, hide_contact_details
 from bot.storage.cases import ACTIVE, CLOSED, WAITING, CaseRow
 from bot.turn import Turn
 
@@ -92,7 +93,7 @@ async def relay(turn: Turn, command: str | None) -> bool:
         return True
     if kind in (Kind.TEXT, Kind.EDITED):
         if turn.text:
-            turn.session.relay(case_id, DESK, desk_recipient(case_id), {"text": f"💬 {turn.text}", "key": "her-message"})
+            turn.session.relay(case_id, DESK, desk_recipient(case_id), {"text": f"💬 {for_desk(turn, turn.text)}", "key": "her-message"})
         return True
     what = desk_text(turn, f"desk-kind-{_KIND_NAMES.get(kind, 'other')}")
     detail = ""
@@ -100,9 +101,12 @@ async def relay(turn: Turn, command: str | None) -> bool:
         detail = "\n{:.5f}, {:.5f}".format(*turn.incoming.location)
     elif kind is Kind.CONTACT:  # she chose to share her number with the counsellor
         detail = f"\n{turn.incoming.text}"
-    body = {"text": desk_text(turn, "desk-she-sent", kind=what) + detail, "key": "her-message"}
+    elif turn.text:  # her caption, as the desk may see it; the copy of her photo goes without hers
+        detail = f"\n💬 {for_desk(turn, turn.text)}"
+    body: dict[str, Any] = {"text": desk_text(turn, "desk-she-sent", kind=what) + detail, "key": "her-message"}
     if turn.incoming.reference:
         body["copy"] = turn.incoming.reference
+        body["drop_caption"] = bool(turn.text)
     turn.session.relay(case_id, DESK, desk_recipient(case_id), body)
     return True
 
@@ -112,7 +116,7 @@ def mirror(turn: Turn, command: str | None) -> None:
     the counsellor who takes over); the bot answers her as usual."""
     known = turn.state.get(CASE)
     if known and known.get("status") == WAITING and turn.incoming.kind is Kind.TEXT and command is None and turn.text:
-        turn.session.relay(known["id"], DESK, desk_recipient(known["id"]), {"text": f"💬 {turn.text}", "key": "her-message"})
+        turn.session.relay(known["id"], DESK, desk_recipient(known["id"]), {"text": f"💬 {for_desk(turn, turn.text)}", "key": "her-message"})
 
 
 async def back_to_bot(turn: Turn) -> None:
@@ -154,6 +158,13 @@ def desk_text(turn: Turn, key: str, /, **params: object) -> str:
     return turn.content.catalogs.get(turn.settings.desk.language, key, **params).text
 
 
+def for_desk(turn: Turn, text: str) -> str:
+    """Her words as the desk sees them: phone numbers, e-mail addresses and IBANs hidden (she shares
+    her number herself with the contact button; her answers in a flow she agreed to are on the card)."""
+    hidden = Hidden(desk_text(turn, "desk-hidden-phone"), desk_text(turn, "desk-hidden-email"), desk_text(turn, "desk-hidden-iban"))
+    return hide_contact_details(text, hidden)
+
+
 def desk_say(turn: Turn, case_id: int, key: str, /, mentions: list[int] | None = None, **params: object) -> None:
     body: dict[str, Any] = {"text": desk_text(turn, key, **params), "key": key}
     if mentions:
@@ -168,7 +179,8 @@ def everyone(turn: Turn) -> list[int]:
 
 async def card(turn: Turn, case: CaseRow, flow_title: str | None, answers: dict[str, Any] | None, opens: datetime | None) -> dict[str, Any]:
     """The first post of a case's topic: who (language, never her name or number), how it started,
-    what the bot already said, her flow answers and her last messages; who on the desk speaks her language."""
+    what the bot already said, her flow answers (as she gave them, with her consent) and her last
+    messages (phone numbers, e-mail addresses and IBANs hidden); who on the desk speaks her language."""
     desk = turn.settings.desk
     content = turn.content
     language = f"{native_name(case.language)} ({case.language})"
@@ -185,7 +197,7 @@ async def card(turn: Turn, case: CaseRow, flow_title: str | None, answers: dict[
         parts.append(desk_text(turn, "desk-card-flow-answers") + "\n" + "\n".join(f"• {name}: {value}" for name, value in answers.items()))
     hers = [m["text"] for m in recent if m["direction"] == "in" and m["kind"] == "text" and m["text"] and not m["text"].startswith("/")][-CARD_MESSAGES:]
     if hers:
-        parts.append(desk_text(turn, "desk-card-last") + "\n" + "\n".join(f"› {text}" for text in hers))
+        parts.append(desk_text(turn, "desk-card-last") + "\n" + "\n".join(f"› {for_desk(turn, text)}" for text in hers))
     speakers = [c for c in desk.counsellors if case.language in c.languages]
     if speakers:
         parts.append(desk_text(turn, "desk-card-speakers", language=language, names=", ".join(c.name for c in speakers)))

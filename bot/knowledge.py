@@ -17,6 +17,7 @@ from typing import Any
 from bot import emergency as emergency_module
 from bot.contentfiles import content_files, present, read_bytes, read_text
 from bot.emergency import Match, Rules, load_rules
+from bot.smalltalk import SMALLTALK_FILE, SmallTalk, load_smalltalk
 from bot.errors import ContentError
 from bot.yamlfile import load_yaml, parse_yaml
 
@@ -64,12 +65,13 @@ class Entry:
 
 class KnowledgeBase:
     def __init__(self, topics: list[Topic], entries: list[Entry], emergency: Rules | None,
-                 offtopic: tuple[str, ...] = (), human: tuple[str, ...] = ()) -> None:
+                 offtopic: tuple[str, ...] = (), human: tuple[str, ...] = (), smalltalk: SmallTalk | None = None) -> None:
         self.topics = sorted(topics, key=lambda topic: (topic.order, topic.id))
         self.entries = {entry.key: entry for entry in entries}
         self.emergency = emergency
         self.offtopic = offtopic
         self.human = human
+        self.smalltalk = smalltalk or SmallTalk()
 
     @classmethod
     def load(cls, root: Path) -> KnowledgeBase:
@@ -85,7 +87,9 @@ class KnowledgeBase:
         offtopic = load_examples(offtopic_file, "off-topic questions") if present(offtopic_file) else ()
         human_file = root / HUMAN_FILE
         human = load_examples(human_file, "ways to ask for a person") if present(human_file) else ()
-        return cls(topics, entries, emergency, offtopic, human)
+        smalltalk_file = root / SMALLTALK_FILE
+        smalltalk = load_smalltalk(smalltalk_file) if present(smalltalk_file) else None
+        return cls(topics, entries, emergency, offtopic, human, smalltalk)
 
     def topic(self, topic_id: str) -> Topic | None:
         return next((topic for topic in self.topics if topic.id == topic_id), None)

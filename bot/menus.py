@@ -13,7 +13,7 @@ HUMAN = "cmd:human"
 
 
 def language_menu(turn: Turn, key: str = "choose-language") -> None:
-    first = turn.session.user.language or turn.written_language or turn.hinted_language
+    first = turn.session.user.language or turn.written_language or turn.script_language or turn.hinted_language or turn.word_language
     languages = sorted(turn.settings.languages, key=lambda code: code != first)
     turn.say(key, *(Button(native_name(code), f"lang:{code}") for code in languages))
 

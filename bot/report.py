@@ -11,7 +11,7 @@ from sqlalchemy import func, select
 
 from bot.embedder import Embedder
 from bot.knowledge import normalise
-from bot.storage import Store
+from bot.storage import Store, tallies
 from bot.storage.cases import ACTIVE, CLOSED, OPEN, WAITING
 from bot.storage.models import Feedback, MessageLog, Unanswered, User
 
@@ -57,17 +57,19 @@ async def feedback_counts(store: Store) -> dict[str, tuple[int, int]]:
 
 
 async def answers_by_topic_and_language(store: Store) -> Counter[tuple[str, str]]:
+    """Answers in the message log, and those of women deleted since (/forget, retention) from the tallies."""
     query = (
         select(MessageLog.key, User.language, func.count())
         .join(User, User.id == MessageLog.user_id)
-        .where(MessageLog.direction == "out", MessageLog.key.like("entry:%"))
+        .where(MessageLog.direction == "out", MessageLog.key.like(f"{tallies.ENTRY_KEY}%"))
         .group_by(MessageLog.key, User.language)
     )
     async with store.engine.connect() as connection:
-        rows = (await connection.execute(query)).all()
+        rows = [(key.removeprefix(tallies.ENTRY_KEY), language, count) for key, language, count in await connection.execute(query)]
+        rows += await tallies.read(connection, tallies.ANSWER)
     counts: Counter[tuple[str, str]] = Counter()
-    for key, language, count in rows:
-        counts[(key[6:].split("/")[0], language or "?")] += count
+    for entry, language, count in rows:
+        counts[(entry.split("/")[0], language or tallies.UNKNOWN)] += count
     return counts
 
 
@@ -85,13 +87,22 @@ class DeskSummary:
 
 
 async def desk_summary(store: Store) -> DeskSummary:
+    """The cases stored, and those deleted with their women since (counted as closed, from the tallies)."""
     cases = await store.list_cases((OPEN, WAITING, ACTIVE, CLOSED))
-    return DeskSummary(Counter(c.status for c in cases), Counter(c.trigger for c in cases), Counter(c.language for c in cases),
-                       [(c.taken_at.replace(tzinfo=c.opened_at.tzinfo) - c.opened_at).total_seconds() / 60 for c in cases if c.taken_at])
+    summary = DeskSummary(Counter(c.status for c in cases), Counter(c.trigger for c in cases), Counter(c.language for c in cases),
+                          [(c.taken_at.replace(tzinfo=c.opened_at.tzinfo) - c.opened_at).total_seconds() / 60 for c in cases if c.taken_at])
+    async with store.engine.connect() as connection:
+        for trigger, language, count in await tallies.read(connection, tallies.CASE):
+            summary.by_status[CLOSED] += count
+            summary.by_trigger[trigger] += count
+            summary.by_language[language] += count
+        for minutes, _language, count in await tallies.read(connection, tallies.CASE_TAKEN):
+            summary.minutes_to_take.extend([float(minutes)] * count)
+    return summary
 
 
 def render_desk(summary: DeskSummary) -> str:
-    lines = ["\n# Counsellors' desk (cases kept until the woman is deleted)"]
+    lines = ["\n# Counsellors' desk (a deleted woman's cases are still counted, as closed)"]
     if not summary.by_status:
         return "\n".join([*lines, "none"])
     lines.append("now:        " + ", ".join(f"{status} {summary.by_status[status]}" for status in (OPEN, WAITING, ACTIVE, CLOSED)))

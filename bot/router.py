@@ -1,18 +1,23 @@
-"""The router: desk -> safety -> onboarding -> pending -> commands -> flows -> other kinds -> buttons -> knowledge -> fallback.
+"""The router: desk -> safety -> onboarding -> pending -> commands -> small talk -> flows -> other kinds -> buttons -> knowledge -> fallback.
 
 Each stage either handles the message (True) or passes it on. The desk stage comes first: while a
 counsellor has her, what she sends is relayed and the bot stays silent."""
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Awaitable, Callable
 
 from bot import flowrun, handoff, menus, nearby
+from bot.flows import Step
 from bot.i18n import native_name
+from bot.intents import wanted_flow
 from bot.messages import Kind, Outgoing
 from bot.places import geo_area
 from bot.retrieval import HUMAN, Decision, decide
+from bot.smalltalk import REPLY_KEYS
 from bot.turn import Turn
+from bot.typed import typed_choice
 
 Stage = Callable[[Turn], Awaitable[bool]]
 
@@ -23,6 +28,7 @@ OFFERED = "offered_languages"
 MISSES = "misses"       # questions in a row the bot could not answer
 OFFER_AFTER = 2         # ... after which it offers a counsellor
 FAILED_HANDOFF = "human:failed"
+TYPED_LABEL_WORDS = 4  # longer texts are questions, not a button's label typed
 
 
 async def desk(turn: Turn) -> bool:
@@ -99,6 +105,51 @@ async def commands(turn: Turn) -> bool:
     return True
 
 
+async def smalltalk(turn: Turn) -> bool:
+    """Greetings, thanks, "ok", goodbyes, "how are you", "who are you" (knowledge/_smalltalk.yaml): a
+    short reply of its kind with the menu button, never "did you mean" nor an unanswered question.
+    While a flow waits for an answer that her words are not, its question comes again. Small talk in
+    front of a question is taken off, so that the question is answered."""
+    if turn.incoming.kind is not Kind.TEXT or not turn.text or turn.text.startswith("/"):
+        return False
+    talk = turn.content.knowledge.smalltalk
+    found = talk.match(turn.text)
+    if found is None:
+        await _question_only(turn, talk.strip(turn.text))
+        return False
+    step = _waiting_step(turn)
+    if step is not None and flowrun.answer_value(turn, step) is not None and (step.type != "text" or found.kind == "greeting"):
+        return False  # an answer to her question ("Selam" for her first name): the flow takes it
+    human = [turn.button("button-human", menus.HUMAN)] if found.kind == "who" else []
+    if step is None:
+        turn.say(REPLY_KEYS[found.kind], turn.button("button-menu", menus.MENU), *human)
+        return True
+    if human:
+        turn.say(REPLY_KEYS[found.kind], *human)
+    flowrun.ask(turn, step)
+    return True
+
+
+def _waiting_step(turn: Turn) -> Step | None:
+    """The question a running (not paused) flow waits on."""
+    current = flowrun.active(turn)
+    flow = turn.content.flows.get(current["id"]) if current else None
+    return flow.step(current["step"]) if flow else None
+
+
+async def _question_only(turn: Turn, question: str) -> None:
+    """From here on, her message is ``question`` ("hi, where can i learn dutch" -> "where can i learn
+    dutch"): its language and retrieval evidence are those of the question."""
+    if question == turn.text:
+        return
+    from bot.conversation import EMBEDDING_THREAD  # the one thread for embeddings (imports the router)
+
+    turn.text = question
+    for cached in ("written_language", "script_language", "word_language"):  # cached properties of the whole message
+        turn.__dict__.pop(cached, None)
+    turn.__dict__["evidence"] = await asyncio.get_running_loop().run_in_executor(EMBEDDING_THREAD, turn.content.retriever.evidence, question)
+
+
 async def pending(turn: Turn) -> bool:
     """Answers to a question the bot asked (for now: confirm /forget)."""
     waiting = turn.state.pop(PENDING, None)
@@ -126,7 +177,7 @@ async def pending(turn: Turn) -> bool:
 async def buttons(turn: Turn) -> bool:
     payload = turn.incoming.payload
     if payload is None:
-        return False
+        return typed_topic(turn)
     turn.state.pop(MISSES, None)  # she found her way with a button: the unanswered questions were not "in a row"
     kind, _, value = payload.partition(":")
     if kind == "topic" and menus.topic_menu(turn, value):
@@ -148,6 +199,15 @@ async def buttons(turn: Turn) -> bool:
     turn.say("stale-button")
     menus.main_menu(turn)
     return True
+
+
+def typed_topic(turn: Turn) -> bool:
+    """A topic's button label typed instead of pressed ("childcare", "learn dutch", "werk"): its menu."""
+    if turn.incoming.kind is not Kind.TEXT or len(turn.text.split()) > TYPED_LABEL_WORDS:
+        return False
+    topics = turn.content.knowledge.topics
+    found = typed_choice(turn.text, [menus.topic_title(turn, topic) for topic in topics])
+    return found is not None and menus.topic_menu(turn, topics[found].id)
 
 
 async def flows(turn: Turn) -> bool:
@@ -190,6 +250,11 @@ async def knowledge(turn: Turn) -> bool:
     evidence = turn.evidence
     decision = decide(evidence, turn.content.retriever.thresholds) if evidence else Decision("fallback", None, 0.0)
     entries = turn.content.knowledge.entries
+    wanted = wanted_flow(turn.content.intents, turn.content.flows, decision, turn.text, flowrun.question_languages(turn))
+    if wanted is not None:  # "I want to sign up for job shadowing": the journey itself, not the answer about it
+        turn.state.pop(MISSES, None)
+        await flowrun.start(turn, wanted)
+        return True
     if decision.action in ("answer", "suggest"):
         turn.state.pop(MISSES, None)
     if decision.action == "answer" and decision.entry == HUMAN:
@@ -293,5 +358,5 @@ COMMANDS: dict[str, Callable[[Turn], Awaitable[None]]] = {
     "human": human, "cancel": _cancel, "forget": _forget, "clear": _clear, "bot": _bot,
 }
 
-STAGES: tuple[Stage, ...] = (desk, safety, onboarding, pending, commands, flows, other_kinds, buttons, empty, knowledge, fallback)
+STAGES: tuple[Stage, ...] = (desk, safety, onboarding, pending, commands, smalltalk, flows, other_kinds, buttons, empty, knowledge, fallback)
 

@@ -36,7 +36,7 @@ class Turn:
         chosen = self.session.user.language
         if chosen in self.settings.languages:
             return chosen
-        return self.written_language or self.hinted_language or self.settings.default_language
+        return self.written_language or self.script_language or self.hinted_language or self.word_language or self.settings.default_language
 
     @property
     def hinted_language(self) -> str | None:
@@ -46,10 +46,28 @@ class Turn:
 
     @cached_property
     def written_language(self) -> str | None:
-        """The supported language her text is clearly written in (None for short or unclear text)."""
+        """The supported language her text is clearly written in (None for short or unclear text, and
+        for text that may well be in the language she chose: "i need creche for my baby" is English)."""
         if self.incoming.kind is not Kind.TEXT or self.text.startswith("/"):
             return None
-        return self.content.detector.detect(self.text)
+        chosen = self.session.user.language
+        return self.content.detector.detect(self.text, chosen if chosen in self.settings.languages else None)
+
+    @cached_property
+    def word_language(self) -> str | None:
+        """The one language whose words the bot knows are all of hers ("bonjour", "goeiedag"), for a Latin-script
+        first message; after the script and her phone's language."""
+        if self.incoming.kind is not Kind.TEXT or self.text.startswith("/"):
+            return None
+        return self.content.detector.by_known_words(self.text)
+
+    @cached_property
+    def script_language(self) -> str | None:
+        """The language the script of her text points to, even for two words ("السلام عليكم": Arabic,
+        Persian or Pashto letters, Cyrillic, Ethiopic); None for Latin script."""
+        if self.incoming.kind is not Kind.TEXT or self.text.startswith("/"):
+            return None
+        return self.content.detector.by_script(self.text)
 
     @cached_property
     def evidence(self) -> Evidence | None:

@@ -271,7 +271,7 @@ def test_start_up_and_check_on_broken_content_end_with_one_clear_sentence(projec
     assert chat.stderr.strip().splitlines() == [f"wegwijs: {entry}:{line}: '2027-02-30' is not a real date (day is out of range for month): "
                                                 "write it as YYYY-MM-DD, e.g. 2027-06-01"]
     assert checked.returncode == 1 and "Traceback" not in checked.stderr + checked.stdout
-    assert f"error: {ENTRY}:{line}: '2027-02-30' is not a real date" in checked.stdout and "1 errors" in checked.stdout
+    assert f"error: {ENTRY}:{line}: '2027-02-30' is not a real date" in checked.stdout and "1 error," in checked.stdout
 
 
 def test_the_copy_is_the_repository_content(project: tuple[Config, Content]) -> None:

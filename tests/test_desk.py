@@ -224,6 +224,19 @@ async def test_canned_reply_goes_in_her_language_or_says_which_fallback_was_used
     assert keys(await say(desk, "Amal", "/r nothing")) == ["desk-reply-unknown"]
 
 
+async def test_take_and_close_with_a_case_number_outside_its_topic(chat: Chat, store: Store, desk: Desk) -> None:
+    """Failed before: "/take 1" in the desk's general chat ignored the number (and, with two cases, took none)."""
+    await chat.onboard("en")
+    await chat("/human")
+    other = Chat(chat.conversation, user="sara")
+    await other.onboard("en")
+    await other("/human")
+    await sent(store, DESK)
+    assert keys(await say(desk, "Amal", "/take #2", case=None)) == ["desk-taken"]
+    assert [(case.id, case.status, case.counsellor) for case in await cases(store)][1] == (2, ACTIVE, "Amal")
+    assert keys(await say(desk, "Amal", "/close 2", case=None))[0] == "desk-closed"
+
+
 async def test_counsellor_must_take_over_before_writing_and_only_listed_counsellors_act(chat: Chat, store: Store, desk: Desk) -> None:
     await chat.onboard("en")
     await chat("/human")
@@ -417,3 +430,77 @@ async def test_the_outbox_is_woken_only_when_a_message_stored_something_for_it(c
     assert woken == []  # an ordinary message costs the outbox nothing
     await chat("/human")
     assert woken == [1]  # the card was committed
+
+
+# Privacy on the desk: her phone number, e-mail address and IBAN only when she shares them -------------
+
+def hidden(content: Content, what: str, language: str = "en") -> str:
+    return content.catalogs.get(language, f"desk-hidden-{what}").text
+
+
+async def test_a_phone_number_she_typed_in_a_flow_she_cancelled_is_not_on_the_card(chat: Chat, store: Store, content: Content) -> None:
+    await chat.onboard("en")
+    for step in ("flow:job-shadowing", "answer:yes"):
+        await chat.press(step)
+    await chat("Zeynep")
+    await chat.press("answer:phone")
+    await chat("0470 12 34 56")
+    await chat("/cancel")
+    await chat("write to zeynep@example.org, I have 2 children")
+    await chat("/human")
+    [card] = await sent(store, DESK)
+    last = card["text"].split("Her last messages:\n")[1].split("\n\n")[0].splitlines()
+    assert "0470" not in card["text"] and "zeynep@example.org" not in card["text"]
+    assert f"› {hidden(content, 'phone')}" in last
+    assert f"› write to {hidden(content, 'email')}, I have 2 children" in last  # other numbers stay
+    assert "she can share it with you herself" in hidden(content, "phone")  # what the counsellor can do
+
+
+async def test_the_hidden_number_is_worded_in_the_desk_language(chat: Chat, store: Store, conversation: Conversation,
+                                                              content: Content) -> None:
+    settings = conversation.config.settings
+    conversation.config = dataclasses.replace(conversation.config, settings=settings.model_copy(
+        update={"desk": settings.desk.model_copy(update={"language": "nl"})}))
+    await chat.onboard("ar")
+    await chat("رقمي ٠٤٧٠ ١٢ ٣٤ ٥٦")
+    await chat("/human")
+    [card] = await sent(store, DESK)
+    assert f"› رقمي {hidden(content, 'phone', 'nl')}" in card["text"] and hidden(content, "phone", "nl").startswith("[telefoonnummer")
+
+
+async def test_what_she_writes_to_the_desk_hides_her_details_unless_she_shares_her_number(chat: Chat, store: Store, desk: Desk,
+                                                                                        content: Content) -> None:
+    await chat.onboard("en")
+    await chat("/human")
+    await sent(store, DESK)
+    await chat("my number is +32 470 12 34 56, we live in 9000 Gent")  # while she waits: mirrored to the topic
+    await say(desk, "Amal", payload="take:1")
+    await chat("pay BE68 5390 0754 7034 or write ana@example.org; my son is 4")  # with a counsellor: relayed
+    await chat.send(kind=Kind.CONTACT, text="+32470123456")  # she chose to share her number
+    await chat.send(kind=Kind.IMAGE, text="call 0032 470 12 34 56", reference="42:7")
+    relayed = [m for m in await sent(store, DESK) if m["key"] == "her-message"]
+    assert [m["text"] for m in relayed] == [
+        f"💬 my number is {hidden(content, 'phone')}, we live in 9000 Gent",
+        f"💬 pay {hidden(content, 'iban')} or write {hidden(content, 'email')}; my son is 4",
+        "She sent: her phone number (she chose to share it)\n+32470123456",
+        f"She sent: a photo\n💬 call {hidden(content, 'phone')}",
+    ]
+    assert relayed[-1]["copy"] == "42:7" and relayed[-1]["drop_caption"] is True  # the copy goes without her own caption
+
+
+# Closing: she is told at once -------------------------------------------------------------------------------
+
+async def test_closing_from_the_card_tells_her_at_once_in_her_language_and_only_once(chat: Chat, store: Store, desk: Desk,
+                                                                                    content: Content) -> None:
+    await chat.onboard("en")
+    await chat("/human")
+    await chat.press("lang:nl")  # she changed her language while she waited
+    await sent(store, "test")
+    assert keys(await say(desk, "Lotte", payload="close:1")) == ["desk-closed"]
+    [told] = await sent(store, "test")  # queued with the close, before she writes again
+    assert told["key"] == "handoff-closed-by-counsellor"
+    assert told["text"] == content.catalogs.get("nl", "handoff-closed-by-counsellor").text != content.catalogs.get("en", "handoff-closed-by-counsellor").text
+    assert told["buttons"] == [[content.catalogs.get("nl", "button-menu").text, "cmd:menu"]]
+    replies = await chat("waar kan ik Nederlands leren")
+    assert "handoff-closed-by-counsellor" not in keys(replies) and await sent(store, "test") == []  # not again
+    assert [c.status for c in await cases(store)] == [CLOSED]

@@ -7,16 +7,20 @@ from datetime import timedelta
 from pathlib import Path
 
 import pytest
-from sqlalchemy import inspect
+from sqlalchemy import delete, insert, inspect, select
 
 from bot.errors import StorageError
+from bot.messages import DESK
 from bot.storage import Store
-from bot.storage.migrate import current_revision
+from bot.storage.cases import outbox_row
+from bot.storage.engine import create_engine
+from bot.storage.migrate import current_revision, upgrade
+from bot.storage.models import Case, Outbox, User
 from bot.storage.repository import now
 
 
 async def test_open_creates_schema_at_head(store: Store) -> None:
-    assert await current_revision(store.engine) == "0008"
+    assert await current_revision(store.engine) == "0009"
     async with store.engine.connect() as connection:
         tables = await connection.run_sync(lambda sync: set(inspect(sync).get_table_names()))
     assert {"users", "conversation_states", "messages", "processed_messages", "alembic_version"} <= tables
@@ -27,7 +31,7 @@ async def test_upgrade_twice_is_harmless(db_url: str) -> None:
         store = await Store.open(db_url)
         await store.close()
     store = await Store.open(db_url)
-    assert await current_revision(store.engine) == "0008"
+    assert await current_revision(store.engine) == "0009"
     await store.close()
 
 
@@ -139,3 +143,60 @@ async def test_forget_also_deletes_her_sign_ups(store: Store) -> None:
     async with store.user_session("test", "u1") as session:
         await session.forget()
     assert (await store.counts())["records"] == 0
+
+
+async def open_case(store: Store, ref: str) -> int:
+    async with store.user_session("test", ref) as session:
+        return (await session.open_case("en", None, "command", False)).id
+
+
+async def test_case_numbers_never_repeat_after_forget(store: Store) -> None:
+    first, highest = await open_case(store, "u1"), await open_case(store, "u2")
+    async with store.user_session("test", "u2") as session:
+        await session.forget()  # the highest number is gone with her
+    assert await store.find_case(highest) is None
+    assert await open_case(store, "u3") > highest > first
+
+
+async def test_upgrade_to_0009_keeps_cases_and_their_outbox(db_url: str) -> None:
+    engine = create_engine(db_url)
+    await upgrade(engine, "0008")
+    stamp = now()
+    async with engine.begin() as connection:
+        users = [(await connection.execute(insert(User).values(channel="test", channel_ref=ref, first_seen=stamp, last_seen=stamp,
+                                                               active=True).returning(User.id))).scalar_one() for ref in ("u1", "u2")]
+        cases = [(await connection.execute(insert(Case).values(user_id=user, status=status, language="ar", trigger="command", urgent=False,
+                                                               opened_at=stamp, desk_thread=thread).returning(Case.id))).scalar_one()
+                 for user, status, thread in ((users[0], "closed", "901"), (users[0], "waiting", "902"), (users[1], "closed", "903"))]
+        await connection.execute(insert(Outbox), [outbox_row(cases[1], DESK, f"case:{cases[1]}", {"text": "her message"}),
+                                                  outbox_row(None, DESK, f"case:{cases[2]}", {"key": "desk-she-forgot"})])
+        await connection.execute(delete(Case).where(Case.id == cases[2]))  # the highest, deleted before the upgrade
+    await engine.dispose()
+
+    store = await Store.open(db_url)
+    try:
+        assert await current_revision(store.engine) == "0009"
+        assert [(c.id, c.status, c.desk_thread) for c in await store.list_cases(("closed", "waiting"))] == [
+            (cases[0], "closed", "901"), (cases[1], "waiting", "902")]
+        async with store.engine.connect() as connection:
+            assert set((await connection.execute(select(Outbox.case_id, Outbox.recipient))).all()) == {
+                (cases[1], f"case:{cases[1]}"), (None, f"case:{cases[2]}")}
+            indexes = await connection.run_sync(lambda sync: {i["name"]: i["unique"] for i in inspect(sync).get_indexes("cases")})
+        assert indexes == {"ix_cases_user_id": False, "ix_cases_status_opened": False, "uq_cases_one_open": True}
+        assert await open_case(store, "u2") > cases[2]
+    finally:
+        await store.close()
+
+
+async def test_upgrade_starts_case_numbers_above_those_the_desk_was_told_were_deleted(tmp_path: Path) -> None:
+    url = f"sqlite+aiosqlite:///{tmp_path / 'old.db'}"
+    engine = create_engine(url)
+    await upgrade(engine, "0008")
+    async with engine.begin() as connection:  # /forget deleted case 7 yesterday; its notice to the desk is kept a day
+        await connection.execute(insert(Outbox).values(outbox_row(None, DESK, "case:7", {"key": "desk-she-forgot"})))
+    await engine.dispose()
+    store = await Store.open(url)
+    try:
+        assert await open_case(store, "u1") == 8
+    finally:
+        await store.close()

@@ -114,9 +114,11 @@ class DeskBot:
         query["message"]["chat"] = her_chat()
         self.push(callback_query=query)
 
-    def her_photo(self) -> int:
+    def her_photo(self, caption: str | None = None) -> int:
         message = load("message_photo_private.json")
         message.update(message_id=next(self._messages), chat=her_chat(), **{"from": her_user(self.language)})
+        if caption is not None:
+            message["caption"] = caption
         return self.push(message)
 
     def her_contact(self) -> int:
@@ -398,8 +400,9 @@ async def test_she_goes_back_to_the_bot_and_the_desk_is_told(desk: DeskBot, cont
     await desk.open_case()
     await desk.take()
     desk.her_text("/bot")
-    [*_, left] = await desk.sent(DESK_CHAT, 3)
-    assert left["message_thread_id"] == FIRST_TOPIC and left["text"] == to_html(catalog(content, "desk-she-left", case=1))
+    expected = to_html(catalog(content, "desk-she-left", case=1))
+    left = await desk.until(lambda: next((m for m in desk.to(DESK_CHAT) if m["text"] == expected), None))  # whatever came before
+    assert left["message_thread_id"] == FIRST_TOPIC
     await desk.sent(HER, 7)
     await desk.quiet()
     texts = [m["text"] for m in desk.to(HER)]
@@ -420,6 +423,38 @@ async def test_a_counsellor_closes_the_case_and_she_gets_a_menu_button(desk: Des
     desk.counsellor_text(AMAL, "One more thing", FIRST_TOPIC)
     [*_, late] = await desk.sent(DESK_CHAT, 4)
     assert late["text"] == to_html(catalog(content, "desk-case-closed", case=1))
+
+
+async def test_closing_from_the_card_after_writing_to_her_tells_her_at_once_and_once(desk: DeskBot, content: Content) -> None:
+    await desk.start()
+    await desk.onboard("ar")
+    await desk.open_case()
+    await desk.take()
+    desk.counsellor_text(AMAL, "سأغلق المحادثة الآن", FIRST_TOPIC)
+    await desk.sent(HER, 6)
+    desk.counsellor_press(AMAL, "close:1", FIRST_TOPIC)
+    [*_, closing] = await desk.sent(HER, 7)  # without her writing again
+    assert closing["text"] == for_her(catalog(content, "handoff-closed-by-counsellor", "ar"), "ar")
+    assert buttons(closing) == ["cmd:menu"]
+    desk.her_text("شكرا")
+    await desk.sent(HER, 8)  # the bot answers her again ...
+    await desk.quiet()
+    texts = [call["text"] for call in desk.to(HER)]
+    assert texts.count(closing["text"]) == 1  # ... and the notice is not repeated
+
+
+async def test_her_caption_reaches_the_desk_without_her_phone_number(desk: DeskBot, content: Content) -> None:
+    await desk.start()
+    await desk.onboard("en")
+    await desk.open_case()
+    await desk.take()
+    photo = desk.her_photo(caption="this letter, call me on 0470 12 34 56")
+    [copied] = await desk.sent(DESK_CHAT, 1, "copyMessage")
+    assert copied["message_id"] == str(photo) and copied["caption"] == ""  # Telegram's copy would keep her caption
+    notice = desk.to(DESK_CHAT)[-1]
+    hidden = catalog(content, "desk-hidden-phone")
+    assert notice["text"] == to_html(catalog(content, "desk-she-sent", kind=catalog(content, "desk-kind-image")) + f"\n💬 this letter, call me on {hidden}")
+    assert all("0470" not in json.dumps(params) for _, params in desk.fake.calls if params.get("chat_id") == str(DESK_CHAT))
 
 
 # Reliability ---------------------------------------------------------------------------------------------

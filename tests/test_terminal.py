@@ -82,6 +82,18 @@ def test_interactive_chat_numbers_buttons_and_accepts_numbers(tmp_path: Path) ->
     assert "**" not in result.stdout
 
 
+def test_interactive_chat_takes_digits_after_a_question_without_buttons_as_her_answer(tmp_path: Path) -> None:
+    """Failed before: the terminal kept the previous question's buttons, so '0499999999' at the phone question was
+    taken as a press of a button that no longer showed, and the phone number could never be typed."""
+    lines = ["2", "👀 Job shadowing", "🧭 Sign up now", "1", "Amina", "2", "0499999999", "/quit"]
+    result = subprocess.run([sys.executable, "-m", "bot", "chat", "--db", str(tmp_path / "i.db")],
+                            input="\n".join(lines) + "\n", capture_output=True, text=True, cwd=ROOT, timeout=120, encoding="utf-8")
+    assert result.returncode == 0, result.stderr
+    assert "What is your phone number?" in result.stdout
+    assert "Which languages do you speak?" in result.stdout
+    assert "does not look like a phone number" not in result.stdout
+
+
 def test_parse_json_line_rejects_bad_types() -> None:
     for line, fragment in [('{"button": 3}', "button"), ('{"id": 3, "text": "x"}', "id"), ('{"location": [1]}', "location")]:
         try:

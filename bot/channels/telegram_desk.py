@@ -187,8 +187,8 @@ class TelegramDesk:
         buttons = tuple(Button(label, payload) for label, payload in body.get("buttons", []))
         steps = self._message_steps(self._chat_id(), body.get("text", ""), buttons, thread, self._mentions(body.get("mentions", [])),
                                     card=card)
-        if body.get("copy"):
-            steps.append(self._copy_step(self._chat_id(), _source(body["copy"]), thread=thread))
+        if body.get("copy"):  # her caption is in the text, with what the desk may not see hidden: not on the copy
+            steps.append(self._copy_step(self._chat_id(), _source(body["copy"]), thread=thread, drop_caption=bool(body.get("drop_caption"))))
         if item.case_id is None and thread is not None:
             return [*self._card_replaced_steps(body), *steps, *self._topic_closed_steps(thread, body)]
         return steps
@@ -247,10 +247,13 @@ class TelegramDesk:
         return [step(part, index == len(parts) - 1) for index, part in enumerate(parts)]
 
     def _copy_step(self, chat_id: int, source: tuple[int, int], thread: int | None = None, caption: str | None = None,
-                   remember: tuple[str, str] | None = None) -> Step:
-        """copyMessage: a copy carries no "forwarded from" line, so nobody's account shows."""
+                   remember: tuple[str, str] | None = None, drop_caption: bool = False) -> Step:
+        """copyMessage: a copy carries no "forwarded from" line, so nobody's account shows.
+        ``drop_caption``: the copy goes without the original's caption (an empty one replaces it)."""
         bot = self.channel.application.bot
         options: dict[str, Any] = {"rate_limit_args": RATE_RETRIES, **({"message_thread_id": thread} if thread else {})}
+        if drop_caption:
+            options["caption"] = ""
 
         async def copy() -> None:
             if not caption:

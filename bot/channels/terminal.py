@@ -76,9 +76,8 @@ class Terminal:
         incoming = Incoming(CHANNEL, user, message_id or f"{self._session}-{self._count}", kind, text, payload,
                             location, language or self.language_hint)
         replies = await self.conversation.handle(incoming)
-        shown = tuple(button for reply in replies for button in reply.buttons)
-        if shown or user not in self.buttons:  # the buttons of the whole batch, numbered in order
-            self.buttons[user] = shown
+        if replies:  # the buttons of the whole batch, numbered in order; a question without buttons clears them
+            self.buttons[user] = tuple(button for reply in replies for button in reply.buttons)
         return replies
 
     def resolve(self, user: str, choice: str) -> str:

@@ -1,10 +1,10 @@
-"""SQLAlchemy tables: users, conversation state, message log, processed ids, records, cases, outbox."""
+"""SQLAlchemy tables: users, conversation state, message log, processed ids, records, cases, outbox, inbox, tallies."""
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 
-from sqlalchemy import Boolean, DateTime, ForeignKey, Index, Integer, String, Text, UniqueConstraint, text
+from sqlalchemy import Boolean, Date, DateTime, ForeignKey, Index, Integer, String, Text, UniqueConstraint, text
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 
@@ -125,6 +125,7 @@ class Case(Base):
         # at most one case per woman that is not closed (also across processes)
         Index("uq_cases_one_open", "user_id", unique=True, sqlite_where=text("status != 'closed'"),
               postgresql_where=text("status != 'closed'")),
+        {"sqlite_autoincrement": True},  # a case number is never given twice, also after /forget deleted the highest
     )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
@@ -182,3 +183,17 @@ class Inbox(Base):
     attempts: Mapped[int] = mapped_column(Integer, default=0)
     received_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
     handled_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+
+
+class Tally(Base):
+    """Counts that outlive the women they count: /forget and the retention purge fold what the report
+    shows (answers per entry and language; cases per trigger and language, counted as closed) in here
+    just before they delete the rows. No user, no text, no chat; a day at most."""
+
+    __tablename__ = "tallies"
+
+    day: Mapped[date] = mapped_column(Date, primary_key=True)
+    what: Mapped[str] = mapped_column(String(16), primary_key=True)  # "answer", "case" or "case-taken"
+    key: Mapped[str] = mapped_column(String(128), primary_key=True)   # the entry; how the case started; minutes to Take over
+    language: Mapped[str] = mapped_column(String(8), primary_key=True)
+    count: Mapped[int] = mapped_column(Integer)

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any, TypeVar
 
-from sqlalchemy import delete, func, insert, select, text, update
+from sqlalchemy import delete, func, insert, or_, select, text, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.exc import DatabaseError
@@ -23,7 +23,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, async_sessionma
 
 from bot import redact
 from bot.errors import StorageError
-from bot.storage import cases, diagnose, inbox, migrate
+from bot.storage import cases, diagnose, inbox, migrate, tallies
 from bot.storage.cases import CaseRow, OutboxItem
 from bot.storage.inbox import InboxItem
 from bot.storage.engine import SQLITE_BUSY_TIMEOUT_MS, create_engine
@@ -137,8 +137,10 @@ class UserSession:
         """Delete the woman and, through ON DELETE CASCADE, everything stored about her; then what is
         kept without a link to her but came from her: the unanswered questions she asked (found by her
         messages in the log, masked as they were logged), her updates still in the inbox, and messages
-        to her that belong to no case."""
+        to her that belong to no case. The report's counts of her answers and cases are folded into
+        the anonymous tallies first."""
         user = self.user
+        await tallies.fold(self._connection, MessageLog.user_id == user.id, Case.user_id == user.id)
         stored = await self._connection.execute(select(MessageLog.text).where(MessageLog.user_id == user.id, MessageLog.direction == "in"))
         said = [*stored.scalars(), *(entry["text"] for entry in self._logs if entry["direction"] == "in")]
         asked = sorted({form for text in said if text for form in (text, redact.mask(text))})  # unmasked: logged before masking
@@ -448,11 +450,15 @@ class Store:
             await session.execute(delete(ChatMessage).where(ChatMessage.user_id == user_id))
 
     async def purge_expired(self, messages_days: int, inactive_user_days: int, at: datetime | None = None) -> dict[str, int]:
-        """Delete messages and processed ids past retention, and women silent for too long."""
+        """Delete messages and processed ids past retention, and women silent for too long (what the
+        report counts of them folded into the anonymous tallies first)."""
         at = at or now()
         message_cutoff = at - timedelta(days=messages_days)
         user_cutoff = at - timedelta(days=inactive_user_days)
         async with self._writer(), self._sessions() as session, session.begin():
+            leaving = select(User.id).where(User.last_seen < user_cutoff).scalar_subquery()
+            await tallies.fold(await session.connection(), or_(MessageLog.created_at < message_cutoff, MessageLog.user_id.in_(leaving)),
+                               Case.user_id.in_(leaving))
             messages = await session.execute(delete(MessageLog).where(MessageLog.created_at < message_cutoff))
             processed = await session.execute(delete(ProcessedMessage).where(ProcessedMessage.created_at < message_cutoff))
             await session.execute(delete(Unanswered).where(Unanswered.created_at < message_cutoff))

@@ -179,5 +179,5 @@ def parse_body(body: str, content_type: str) -> dict[str, Any]:
         return json.loads(body)
     params: dict[str, Any] = {}
     for key, value in parse_qsl(body, keep_blank_values=True):
-        params[key] = json.loads(value) if value[:1] in "[{" else value
+        params[key] = json.loads(value) if value[:1] and value[:1] in "[{" else value  # "caption=" stays empty
     return params
