@@ -2,16 +2,15 @@
 
 from __future__ import annotations
 
-import asyncio
 import dataclasses
 import logging
 import unicodedata
-from concurrent.futures import ThreadPoolExecutor
 
 from bot.config import Config
 from bot.content import Content
 from bot.messages import Incoming, Kind, Outgoing
 from bot.reloader import ContentWatcher
+from bot.retrieval import evidence_in_thread
 from bot.router import STAGES, offer_language
 from bot.storage import Store, UserSession
 from bot.turn import Turn, outgoing
@@ -21,8 +20,6 @@ log = logging.getLogger(__name__)
 KEEP = {"\n", "\t"}
 CONTACT_LOGGED = "[phone number shared]"  # a shared number is never written to the message log
 NOT_COMPUTED = object()
-# One thread for all embeddings: the engine's model is shared, and one query already uses both cores.
-EMBEDDING_THREAD = ThreadPoolExecutor(max_workers=1, thread_name_prefix="embedding")
 
 
 class Conversation:
@@ -63,7 +60,7 @@ class Conversation:
         text = clean_text(incoming.text, self.config.settings.limits.max_message_chars)[0]
         if not text:
             return NOT_COMPUTED
-        return await asyncio.get_running_loop().run_in_executor(EMBEDDING_THREAD, content.retriever.evidence, text)
+        return await evidence_in_thread(content.retriever, text)
 
     async def _route(self, incoming: Incoming, session: UserSession, content: Content, evidence: object = NOT_COMPUTED) -> list[Outgoing]:
         text, too_long = clean_text(incoming.text, self.config.settings.limits.max_message_chars)

@@ -9,9 +9,11 @@ example vetoes answers that are closer to it than to any entry."""
 
 from __future__ import annotations
 
+import asyncio
 import math
 import threading
 from collections import Counter, OrderedDict
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -23,6 +25,8 @@ from bot.knowledge import KnowledgeBase, normalise
 
 
 EVIDENCE_CACHE = 4096  # questions; about 6 MB of vectors at most
+# One thread for all embeddings: the engine's model is shared, and one query already uses both cores.
+EMBEDDING_THREAD = ThreadPoolExecutor(max_workers=1, thread_name_prefix="embedding")
 ALARM_TRAINING = Training(epochs=300, temperature=20.0, l2=1e-4)
 ALARM_WEIGHTS = (0.25, 3.0, 0.5)  # share of the emergencies; weight of a calm example, of any other text
 
@@ -65,6 +69,12 @@ class Decision:
 
 
 HUMAN = "action:human"
+
+
+async def evidence_in_thread(retriever: Retriever, question: str) -> Evidence | None:
+    """``retriever.evidence(question)`` in the embedding thread (the engine releases the GIL), so the event
+    loop goes on meanwhile."""
+    return await asyncio.get_running_loop().run_in_executor(EMBEDDING_THREAD, retriever.evidence, question)
 
 
 class Retriever:

@@ -5,7 +5,6 @@ counsellor has her, what she sends is relayed and the bot stays silent."""
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import Awaitable, Callable
 
 from bot import flowrun, handoff, menus, nearby
@@ -14,7 +13,7 @@ from bot.i18n import native_name
 from bot.intents import wanted_flow
 from bot.messages import Kind, Outgoing
 from bot.places import geo_area
-from bot.retrieval import HUMAN, Decision, decide
+from bot.retrieval import HUMAN, Decision, decide, evidence_in_thread
 from bot.smalltalk import REPLY_KEYS
 from bot.turn import Turn
 from bot.typed import typed_choice
@@ -142,12 +141,10 @@ async def _question_only(turn: Turn, question: str) -> None:
     dutch"): its language and retrieval evidence are those of the question."""
     if question == turn.text:
         return
-    from bot.conversation import EMBEDDING_THREAD  # the one thread for embeddings (imports the router)
-
     turn.text = question
     for cached in ("written_language", "script_language", "word_language"):  # cached properties of the whole message
         turn.__dict__.pop(cached, None)
-    turn.__dict__["evidence"] = await asyncio.get_running_loop().run_in_executor(EMBEDDING_THREAD, turn.content.retriever.evidence, question)
+    turn.__dict__["evidence"] = await evidence_in_thread(turn.content.retriever, question)
 
 
 async def pending(turn: Turn) -> bool:
