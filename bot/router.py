@@ -247,8 +247,11 @@ async def knowledge(turn: Turn) -> bool:
     evidence = turn.evidence
     decision = decide(evidence, turn.content.retriever.thresholds) if evidence else Decision("fallback", None, 0.0)
     entries = turn.content.knowledge.entries
-    wanted = wanted_flow(turn.content.intents, turn.content.flows, decision, turn.text, flowrun.question_languages(turn))
-    if wanted is not None:  # "I want to sign up for job shadowing": the journey itself, not the answer about it
+    # "I want to sign up for job shadowing": the journey itself, not the answer about it (but a question asked in
+    # the middle of a flow is only answered: she is in a flow already)
+    wanted = None if flowrun.active(turn) else wanted_flow(turn.content.intents, turn.content.flows, decision, turn.text,
+                                                           flowrun.question_languages(turn))
+    if wanted is not None:
         turn.state.pop(MISSES, None)
         await flowrun.start(turn, wanted)
         return True

@@ -131,6 +131,15 @@ async def test_free_text_that_names_a_flow_starts_it(chat: Chat, text: str, lang
     assert explain(content, config.settings, text, language)["action"] == "flow"
 
 
+async def test_a_wish_for_another_flow_inside_a_flow_is_answered_and_the_flow_goes_on(chat: Chat) -> None:
+    """A question inside a flow is answered; the knowledge stage never starts another flow over the running one."""
+    await chat.onboard("en")
+    await chat.press("flow:childcare")
+    replies = await chat("i want to learn dutch, where?")
+    assert keys(replies)[0].startswith("entry:dutch-courses/") and keys(replies)[-1] == "ask:age"
+    assert keys(await chat.press("answer:school")) == ["ask:when"]
+
+
 @pytest.mark.parametrize("text", ["how much does a creche cost", "i want to know what job shadowing is", "where can i learn dutch"])
 async def test_a_question_about_a_flow_topic_is_answered_not_turned_into_the_flow(chat: Chat, text: str) -> None:
     await chat.onboard("en")
