@@ -94,6 +94,11 @@ class Conversation:
         """What the bot says once in a group it was added to, before it leaves (default language)."""
         return self.content.catalogs.get(self.config.settings.default_language, "group-not-allowed").text
 
+    def storage_down_notice(self) -> str:
+        """What she is told when her message could not be stored (default language: her own is in the database)."""
+        settings = self.config.settings
+        return self.content.catalogs.get(settings.default_language, "error-sorry", numbers=", ".join(settings.emergency_numbers)).text
+
     async def _apologise(self, incoming: Incoming) -> list[Outgoing]:
         """Keep what she sent if the database still works, and answer kindly in her language."""
         language = self.config.settings.default_language

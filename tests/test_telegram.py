@@ -264,6 +264,32 @@ async def test_webhook_processes_requests_with_the_secret_and_refuses_others_wit
     assert call["text"] == to_html(catalog(content, "welcome"))
 
 
+async def test_webhook_while_the_database_is_down_answers_503_tells_her_once_and_loses_nothing(telegram: Bot, content,
+                                                                                                   monkeypatch: pytest.MonkeyPatch) -> None:
+    """The database fails in the middle of a run: Telegram gets 503 (it delivers the update again), she gets one
+    apology however often it is redelivered, and once the database is back the same update is answered."""
+    from sqlalchemy.exc import OperationalError
+
+    store = telegram.conversation.store
+    working = store.inbox_add
+
+    async def down(rows: Any) -> Any:
+        raise OperationalError("INSERT INTO inbox", {}, Exception("database is locked"))
+
+    port = free_port()
+    await telegram.start(webhook="https://example.org/tg/hook", listen="127.0.0.1", port=port)
+    monkeypatch.setattr(store, "inbox_add", down)
+    update = payload("update_message_text_private.json", 7)
+    assert await asyncio.to_thread(post, port, update, SECRET) == 503
+    assert await asyncio.to_thread(post, port, update, SECRET) == 503  # Telegram's redelivery
+    [apology] = await telegram.wait_for("sendMessage")
+    assert apology["text"] == to_html(catalog(content, "error-sorry", numbers=", ".join(telegram.config.settings.emergency_numbers)))
+    monkeypatch.setattr(store, "inbox_add", working)
+    assert await asyncio.to_thread(post, port, update, SECRET) == 200
+    calls = await telegram.wait_for("sendMessage", 2)
+    assert calls[1]["text"] == to_html(catalog(content, "welcome"))
+
+
 # Rendering ------------------------------------------------------------------------------------
 
 def test_markdown_becomes_escaped_telegram_html() -> None:

@@ -150,9 +150,7 @@ class TelegramChannel:
         if len(self._told_slow) > 10_000:
             self._told_slow.clear()
         self._told_slow[chat] = moment
-        settings = self.conversation.config.settings
-        text = self.conversation.content.catalogs.get(settings.default_language, "error-sorry", numbers=", ".join(settings.emergency_numbers))
-        await self.send(int(chat), text.text, None)
+        await self.send(int(chat), self.conversation.storage_down_notice(), None)
 
     async def deliver(self, chat_id: int, replies: list[Outgoing]) -> None:
         """Send replies that are not in the outbox: only the apology when the database could not take
