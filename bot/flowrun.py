@@ -87,6 +87,7 @@ async def handle(turn: Turn) -> bool:
         return True
     if step.save:
         current["answers"][step.save] = value
+        turn.session.mark_last_in(f"{ANSWER}{flow.id}")  # not shown among her last messages on a case card
     current["reasks"] = 0
     following = flow.after(step, current["answers"])
     if following is None:

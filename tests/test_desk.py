@@ -447,12 +447,13 @@ async def test_a_phone_number_she_typed_in_a_flow_she_cancelled_is_not_on_the_ca
     await chat("0470 12 34 56")
     await chat("/cancel")
     await chat("write to zeynep@example.org, I have 2 children")
+    await chat("or call 0470 12 34 56")
     await chat("/human")
     [card] = await sent(store, DESK)
     last = card["text"].split("Her last messages:\n")[1].split("\n\n")[0].splitlines()
     assert "0470" not in card["text"] and "zeynep@example.org" not in card["text"]
-    assert f"› {hidden(content, 'phone')}" in last
-    assert f"› write to {hidden(content, 'email')}, I have 2 children" in last  # other numbers stay
+    assert "Zeynep" not in card["text"]  # her answers to the flow she left are not her "last messages" either
+    assert last == [f"› write to {hidden(content, 'email')}, I have 2 children", f"› or call {hidden(content, 'phone')}"]  # other numbers stay
     assert "she can share it with you herself" in hidden(content, "phone")  # what the counsellor can do
 
 

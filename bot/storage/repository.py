@@ -70,6 +70,13 @@ class UserSession:
             return
         self._logs.append({"user_id": self.user.id, "direction": direction, "kind": kind, "text": text, "key": key, "created_at": now()})
 
+    def mark_last_in(self, key: str) -> None:
+        """Name what her message of this turn was (e.g. "answer:job-shadowing": an answer to a flow's question)."""
+        for entry in reversed(self._logs):
+            if entry["direction"] == "in":
+                entry["key"] = key
+                return
+
     def set_language(self, language: str) -> None:
         self.user.language = language
 
