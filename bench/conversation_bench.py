@@ -25,8 +25,8 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from bot.config import load_config, normalise_database_url  # noqa: E402
-from bot.content import Content  # noqa: E402
-from bot.conversation import Conversation  # noqa: E402
+from bot.core.content import Content  # noqa: E402
+from bot.core.conversation import Conversation  # noqa: E402
 from bot.messages import Incoming, Kind  # noqa: E402
 from bot.storage import Store  # noqa: E402
 

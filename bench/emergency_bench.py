@@ -25,8 +25,8 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from bot.config import load_config  # noqa: E402
-from bot.content import Content  # noqa: E402
-from bot.emergency import detect  # noqa: E402
+from bot.core.content import Content  # noqa: E402
+from bot.knowledge.emergency import detect  # noqa: E402
 
 
 @dataclass(frozen=True)

@@ -22,7 +22,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from bot.langdetect import LanguageDetector  # noqa: E402
+from bot.language.detection import LanguageDetector  # noqa: E402
 
 SUPPORTED = ["nl", "en", "fr", "ar", "tr", "fa", "ps", "ti", "so", "uk", "ru"]
 

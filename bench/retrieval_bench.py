@@ -6,7 +6,7 @@
 Own set: questions typed the way women write, in 11 languages, plus off-topic ones. It is split
 in two halves by a hash of the question: baselines' rejection thresholds are tuned on the dev
 half (the same objective as Wegwijs', top-1 + off-topic rejection, rejecting at most 10% of the
-in-scope dev questions), every figure is reported on the test half. Wegwijs' thresholds (bot/retrieval.py) were
+in-scope dev questions), every figure is reported on the test half. Wegwijs' thresholds (bot/knowledge/retrieval.py) were
 tuned on the dev half as well. top-1: the first entry the system would give is right and it does
 not reject the question; top-3: the right entry is among the three it ranks first (answer or
 "did you mean") and it does not reject; off-topic rejected: an off-topic question gets no answer.
@@ -37,10 +37,10 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from bot.config import load_config  # noqa: E402
-from bot.embedder import EmbeddingCache, load_embedder  # noqa: E402
-from bot.flows import load_flows  # noqa: E402
-from bot.knowledge import KnowledgeBase, normalise  # noqa: E402
-from bot.retrieval import Retriever  # noqa: E402
+from bot.knowledge.embedder import EmbeddingCache, load_embedder  # noqa: E402
+from bot.flows.model import load_flows  # noqa: E402
+from bot.knowledge.entries import KnowledgeBase, normalise  # noqa: E402
+from bot.knowledge.retrieval import Retriever  # noqa: E402
 
 Ranker = Callable[[str], tuple[list[str], float, bool]]  # -> ranked entries, score, rejected?
 

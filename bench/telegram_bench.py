@@ -35,10 +35,10 @@ sys.path.insert(0, str(ROOT / "bench"))
 
 from conversation_bench import LANGUAGES, script  # noqa: E402
 
-from bot.channels.telegram_run import run  # noqa: E402
+from bot.channels.telegram.run import run  # noqa: E402
 from bot.config import Environment, load_config  # noqa: E402
-from bot.content import Content  # noqa: E402
-from bot.conversation import Conversation  # noqa: E402
+from bot.core.content import Content  # noqa: E402
+from bot.core.conversation import Conversation  # noqa: E402
 from bot.storage import Store  # noqa: E402
 from tests.helpers.fake_telegram import TOKEN, FakeTelegram  # noqa: E402
 

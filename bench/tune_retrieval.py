@@ -1,4 +1,4 @@
-"""Grid-search the decision thresholds of bot/retrieval.py on the dev half of tests/data/eval.
+"""Grid-search the decision thresholds of bot/knowledge/retrieval.py on the dev half of tests/data/eval.
 
     .venv/bin/python bench/tune_retrieval.py [--training]
 
@@ -19,11 +19,11 @@ sys.path.insert(0, str(ROOT / "bench"))
 from retrieval_bench import load_eval  # noqa: E402
 
 from bot.config import load_config  # noqa: E402
-from bot.embedder import load_embedder  # noqa: E402
-from bot.knowledge import KnowledgeBase  # noqa: E402
-from bot.classifier import Training  # noqa: E402
-from bot.flows import load_flows  # noqa: E402
-from bot.retrieval import Retriever, Thresholds, decide  # noqa: E402
+from bot.knowledge.embedder import load_embedder  # noqa: E402
+from bot.knowledge.entries import KnowledgeBase  # noqa: E402
+from bot.knowledge.classifier import Training  # noqa: E402
+from bot.flows.model import load_flows  # noqa: E402
+from bot.knowledge.retrieval import Retriever, Thresholds, decide  # noqa: E402
 
 
 def score(rows, thresholds: Thresholds) -> tuple[float, float, float]:

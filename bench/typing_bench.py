@@ -19,11 +19,11 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from bot.config import load_config  # noqa: E402
-from bot.content import Content  # noqa: E402
-from bot.flows import validate  # noqa: E402
-from bot.intents import wanted_flow  # noqa: E402
-from bot.retrieval import decide  # noqa: E402
-from bot.typed import typed_choice  # noqa: E402
+from bot.core.content import Content  # noqa: E402
+from bot.flows.model import validate  # noqa: E402
+from bot.flows.intents import wanted_flow  # noqa: E402
+from bot.knowledge.retrieval import decide  # noqa: E402
+from bot.flows.typed import typed_choice  # noqa: E402
 
 
 def typed_answer(item: dict, content: Content) -> object:

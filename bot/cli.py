@@ -188,7 +188,7 @@ async def _chat(args: argparse.Namespace, config: Config) -> int:
 
 async def _telegram(args: argparse.Namespace, config: Config) -> int:
     from bot.app import open_conversation
-    from bot.channels.telegram_run import run
+    from bot.channels.telegram.run import run
 
     if not config.env.telegram_token:
         raise ConfigError("TELEGRAM_TOKEN", "is missing: set it in the environment (the token @BotFather gave you)")
@@ -244,8 +244,8 @@ async def _db(args: argparse.Namespace, config: Config) -> int:
 
 
 def _check(config: Config) -> int:
-    from bot.check import check
-    from bot.content import shared_embedder
+    from bot.tools.check import check
+    from bot.core.content import shared_embedder
 
     findings = check(config)
     for finding in findings:
@@ -262,7 +262,7 @@ def _count(number: int, thing: str) -> str:
 
 
 def _i18n(args: argparse.Namespace, config: Config) -> int:
-    from bot import catalogs
+    from bot.tools import catalogs
 
     locales, languages = config.locales_dir, config.settings.languages
     template = catalogs.extract(locales, config.path(config.settings.paths.flows))
@@ -280,16 +280,16 @@ def _i18n(args: argparse.Namespace, config: Config) -> int:
 
 
 def _stats(config: Config) -> int:
-    from bot import stats
-    from bot.content import Content
+    from bot.tools import stats
+    from bot.core.content import Content
 
     print(stats.render(*stats.collect(config, Content.load(config))))
     return 0
 
 
 async def _report(args: argparse.Namespace, config: Config) -> int:
-    from bot import report
-    from bot.content import shared_embedder
+    from bot.tools import report
+    from bot.core.content import shared_embedder
 
     store = await _open_existing(config, args.db)
     try:
@@ -306,8 +306,8 @@ async def _report(args: argparse.Namespace, config: Config) -> int:
 def _ask(args: argparse.Namespace, config: Config) -> int:
     import json
 
-    from bot.ask import explain
-    from bot.content import Content
+    from bot.tools.ask import explain
+    from bot.core.content import Content
 
     content = Content.load(config)
     if args.question is None and not args.json:
@@ -327,8 +327,8 @@ def _ask(args: argparse.Namespace, config: Config) -> int:
 async def _export(args: argparse.Namespace, config: Config) -> int:
     from zoneinfo import ZoneInfo
 
-    from bot import export
-    from bot.flows import load_flows
+    from bot.tools import export
+    from bot.flows.model import load_flows
 
     kind, zone = EXPORTS[args.what][0], ZoneInfo(config.settings.desk.office_hours.time_zone)
     store = await _open_existing(config, args.db)

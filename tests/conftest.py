@@ -14,8 +14,8 @@ from sqlalchemy import text
 from sqlalchemy.ext.asyncio import create_async_engine
 
 from bot.config import WEEKDAYS, Config, load_config, normalise_database_url
-from bot.content import Content
-from bot.conversation import Conversation
+from bot.core.content import Content
+from bot.core.conversation import Conversation
 from bot.messages import Incoming, Outgoing
 from bot.storage import Store
 

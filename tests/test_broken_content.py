@@ -15,11 +15,11 @@ from pathlib import Path
 import pytest
 import yaml
 
-from bot.check import check
+from bot.tools.check import check
 from bot.config import Config, load_config
-from bot.content import Content
-from bot.conversation import Conversation
-from bot.reloader import ContentWatcher
+from bot.core.content import Content
+from bot.core.conversation import Conversation
+from bot.core.reloader import ContentWatcher
 from bot.storage import Store
 from tests.conftest import ROOT, Chat, always_open
 

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import numpy as np
 
-from bot.classifier import SoftmaxClassifier, Training
+from bot.knowledge.classifier import SoftmaxClassifier, Training
 
 
 def clusters(seed: int = 0) -> tuple[np.ndarray, np.ndarray]:

@@ -6,11 +6,11 @@ import asyncio
 
 import pytest
 
-from bot.content import Content
-from bot.conversation import Conversation
+from bot.core.content import Content
+from bot.core.conversation import Conversation
 from bot.messages import Kind
 from bot.storage import Store
-from bot.turn import outgoing
+from bot.core.turn import outgoing
 from tests.conftest import Chat
 from tests.helpers import keys, make_message, payloads
 
@@ -166,7 +166,7 @@ async def test_unknown_question_gets_honest_fallback_with_menu_and_human_and_is_
     replies = await chat("qwzx blorp")
     assert keys(replies) == ["fallback"]
     assert payloads(replies[0]) == ["cmd:menu", "cmd:human"]
-    from bot.report import unanswered
+    from bot.tools.report import unanswered
     logged = await unanswered(store)
     assert [(item.text, item.language) for item in logged] == [("qwzx blorp", "en")]
 
@@ -182,7 +182,7 @@ async def test_feedback_buttons_are_stored_without_her_identity(chat: Chat, stor
     assert keys(await chat.press(f"helpful:{entry}")) == ["feedback-thanks"]
     replies = await chat.press(f"unhelpful:{entry}")
     assert keys(replies) == ["feedback-sorry"] and "cmd:human" in payloads(replies[0])
-    from bot.report import feedback_counts
+    from bot.tools.report import feedback_counts
     assert await feedback_counts(store) == {entry: (1, 1)}
 
 

@@ -11,14 +11,14 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from bot import handoff
+from bot.core import handoff
 from bot.config import Config
-from bot.content import Content
-from bot.conversation import Conversation
-from bot.desk import Desk, DeskMessage
+from bot.core.content import Content
+from bot.core.conversation import Conversation
+from bot.desk.desk import Desk, DeskMessage
 from bot.messages import DESK, Kind
-from bot.outbox import Outbox
-from bot.replies import Replies, Reply
+from bot.desk.outbox import Outbox
+from bot.desk.replies import Replies, Reply
 from bot.storage import Store
 from bot.storage.cases import ACTIVE, CLOSED, OPEN
 from bot.storage.models import Case

@@ -16,13 +16,13 @@ import pytest
 import yaml
 from sqlalchemy import update
 
-from bot import handoff
-from bot.content import Content
-from bot.conversation import Conversation
-from bot.desk import Desk
-from bot.emergency import Language, PatternError, Patterns, detect, load_rules, skeleton, tokens
+from bot.core import handoff
+from bot.core.content import Content
+from bot.core.conversation import Conversation
+from bot.desk.desk import Desk
+from bot.knowledge.emergency import Language, PatternError, Patterns, detect, load_rules, skeleton, tokens
 from bot.errors import ContentError
-from bot.hours import describe_opening, next_opening
+from bot.desk.hours import describe_opening, next_opening
 from bot.messages import DESK
 from bot.storage import Store
 from bot.storage.models import Case
@@ -337,7 +337,7 @@ def test_dev_split_recall_and_false_alarms_per_language(content: Content) -> Non
 
 
 def test_compiled_patterns_are_kept_in_knowledge_cache_and_a_broken_copy_is_ignored(tmp_path: Path) -> None:
-    from bot.knowledge import _compiled_rules, emergency_rules
+    from bot.knowledge.entries import _compiled_rules, emergency_rules
 
     path = tmp_path / "_emergency.yaml"
     path.write_text("kinds:\n  violence: {entry: safety/violence-help}\nlanguages:\n  en:\n    patterns:\n      violence: [hit* me]\n",

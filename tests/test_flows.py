@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from bot.errors import ContentError
-from bot.flows import load_flow, validate
+from bot.flows.model import load_flow, validate
 
 ROOT = Path(__file__).resolve().parent.parent
 

@@ -14,10 +14,10 @@ from typing import Any
 import pytest
 from sqlalchemy import inspect, select, text
 
-from bot.channels.telegram_render import to_html
+from bot.channels.telegram.render import to_html
 from bot.config import Config
-from bot.content import Content
-from bot.conversation import Conversation
+from bot.core.content import Content
+from bot.core.conversation import Conversation
 from bot.messages import DESK
 from bot.storage import Store, repository
 from bot.storage.models import Case, Unanswered

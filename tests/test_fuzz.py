@@ -23,9 +23,9 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from bot.channels.telegram_run import run
+from bot.channels.telegram.run import run
 from bot.config import Environment
-from bot.conversation import Conversation
+from bot.core.conversation import Conversation
 from bot.storage import Store
 from tests.helpers.fake_telegram import TOKEN, FakeTelegram
 

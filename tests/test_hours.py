@@ -9,7 +9,7 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from bot.config import OfficeHours
-from bot.hours import HORIZON_DAYS, closes_at, describe_opening, is_open, next_opening
+from bot.desk.hours import HORIZON_DAYS, closes_at, describe_opening, is_open, next_opening
 
 BRUSSELS = ZoneInfo("Europe/Brussels")
 LOCALES = ["nl", "en", "fr", "ar", "tr", "fa", "ps", "ti", "so", "uk", "ru"]

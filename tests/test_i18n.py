@@ -11,11 +11,11 @@ from pathlib import Path
 import pytest
 from babel.messages.pofile import read_po, write_po
 
-from bot import catalogs
-from bot.bidi import LRI, PDI, isolate_ltr
+from bot.tools import catalogs
+from bot.language.bidi import LRI, PDI, isolate_ltr
 from bot.config import Config
-from bot.i18n import Catalogs, format_datetime, format_number, is_rtl, native_name
-from bot.turn import outgoing
+from bot.language.i18n import Catalogs, format_datetime, format_number, is_rtl, native_name
+from bot.core.turn import outgoing
 
 ROOT = Path(__file__).resolve().parent.parent
 LANGUAGES = ["nl", "en", "fr", "ar", "tr", "fa", "ps", "ti", "so", "uk", "ru"]
@@ -156,9 +156,9 @@ def test_dates_in_her_language_and_belgian_time() -> None:
 
 
 def test_stats_counts_drafts_and_reviews_per_language(tmp_path: Path, config: Config) -> None:
-    from bot import stats
+    from bot.tools import stats
     from bot.config import load_config
-    from bot.content import Content
+    from bot.core.content import Content
 
     locales = copy_locales(tmp_path)
     shutil.copytree(ROOT / "knowledge", tmp_path / "knowledge")

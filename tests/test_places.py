@@ -8,8 +8,8 @@ from pathlib import Path
 import pytest
 
 from bot.errors import ContentError
-from bot.nearby import opening_hours
-from bot.places import distance_km, load_places
+from bot.core.nearby import opening_hours
+from bot.knowledge.places import distance_km, load_places
 
 ROOT = Path(__file__).resolve().parent.parent
 PLACES = load_places(ROOT / "knowledge")

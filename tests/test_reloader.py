@@ -7,9 +7,9 @@ import shutil
 from pathlib import Path
 
 from bot.config import load_config
-from bot.content import Content
-from bot.conversation import Conversation
-from bot.reloader import ContentWatcher, fingerprint
+from bot.core.content import Content
+from bot.core.conversation import Conversation
+from bot.core.reloader import ContentWatcher, fingerprint
 from bot.storage import Store
 from tests.conftest import Chat
 from tests.helpers import keys

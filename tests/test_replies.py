@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from bot.errors import ContentError
-from bot.replies import load_replies
+from bot.desk.replies import load_replies
 
 ROOT = Path(__file__).resolve().parent.parent
 LANGUAGES = ["nl", "en", "fr", "ar", "tr", "fa", "ps", "ti", "so", "uk", "ru"]

@@ -8,10 +8,10 @@ from collections import Counter
 from datetime import timedelta
 from pathlib import Path
 
-from bot.content import shared_embedder
-from bot.desk import Desk, DeskMessage
+from bot.core.content import shared_embedder
+from bot.desk.desk import Desk, DeskMessage
 from bot.messages import Kind
-from bot.report import answers_by_topic_and_language, desk_summary, feedback_counts, group, render, render_desk, unanswered
+from bot.tools.report import answers_by_topic_and_language, desk_summary, feedback_counts, group, render, render_desk, unanswered
 from bot.storage import Store
 from bot.storage.repository import now
 from tests.conftest import Chat

@@ -11,8 +11,8 @@ import numpy as np
 import pytest
 import yaml
 
-from bot.content import Content
-from bot.retrieval import Retriever
+from bot.core.content import Content
+from bot.knowledge.retrieval import Retriever
 
 ROOT = Path(__file__).resolve().parent.parent
 EVAL = [item for path in sorted((ROOT / "tests" / "data" / "eval").glob("*.yaml"))
@@ -97,7 +97,7 @@ def test_ask_without_question_explains() -> None:
 
 def evidence(probability: list[float], offtopic_probability: float = 0.0, lexical: list[float] | None = None,
              dense: list[float] | None = None, offtopic: float = 0.5):
-    from bot.retrieval import Evidence
+    from bot.knowledge.retrieval import Evidence
 
     n = len(probability)
     return Evidence([f"topic/entry-{i}" for i in range(n)], np.asarray(dense or [0.9] * n), np.asarray(lexical or [0.0] * n),
@@ -105,7 +105,7 @@ def evidence(probability: list[float], offtopic_probability: float = 0.0, lexica
 
 
 def test_decide_answers_a_confident_question_and_offers_near_ties() -> None:
-    from bot.retrieval import Thresholds, decide
+    from bot.knowledge.retrieval import Thresholds, decide
 
     t = Thresholds()
     answer = decide(evidence([0.9, 0.05, 0.05]), t)
@@ -116,7 +116,7 @@ def test_decide_answers_a_confident_question_and_offers_near_ties() -> None:
 
 
 def test_decide_rejects_what_looks_off_topic_unless_her_words_match_an_entry() -> None:
-    from bot.retrieval import Thresholds, decide
+    from bot.knowledge.retrieval import Thresholds, decide
 
     t = Thresholds()
     assert decide(evidence([0.4, 0.1], offtopic_probability=0.5), t).action == "fallback"
@@ -127,7 +127,7 @@ def test_decide_rejects_what_looks_off_topic_unless_her_words_match_an_entry() -
 
 
 def test_decide_answers_when_she_types_one_of_the_entrys_own_variants() -> None:
-    from bot.retrieval import Thresholds, decide
+    from bot.knowledge.retrieval import Thresholds, decide
 
     t = Thresholds()
     unsure = evidence([0.15, 0.12, 0.02])

@@ -12,8 +12,8 @@ from typing import Any
 import pytest
 import yaml
 
-from bot import export
-from bot.conversation import Conversation
+from bot.tools import export
+from bot.core.conversation import Conversation
 from bot.messages import Kind, Outgoing
 from bot.storage import Store
 from tests.conftest import Chat, always_open_file

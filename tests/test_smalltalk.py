@@ -12,15 +12,15 @@ from pathlib import Path
 
 import pytest
 
-from bot.check import check
+from bot.tools.check import check
 from bot.config import load_config
-from bot.content import Content
+from bot.core.content import Content
 from bot.messages import DESK
-from bot.reloader import ContentWatcher
-from bot.report import unanswered
-from bot.smalltalk import REPLY_KEYS, SmallTalk
+from bot.core.reloader import ContentWatcher
+from bot.tools.report import unanswered
+from bot.knowledge.smalltalk import REPLY_KEYS, SmallTalk
 from bot.storage import Store
-from bot.turn import outgoing
+from bot.core.turn import outgoing
 from tests.conftest import ROOT, Chat, always_open
 from tests.helpers import keys, payloads
 from tests.test_broken_content import copy_project

@@ -17,10 +17,10 @@ from typing import Any
 
 import pytest
 
-from bot.channels.telegram_render import callback_data, keyboard, split, to_html
-from bot.channels.telegram_run import run
+from bot.channels.telegram.render import callback_data, keyboard, split, to_html
+from bot.channels.telegram.run import run
 from bot.config import Config, Environment
-from bot.conversation import Conversation
+from bot.core.conversation import Conversation
 from bot.messages import Button
 from bot.storage import Store
 from tests.helpers.fake_telegram import TOKEN, FakeTelegram

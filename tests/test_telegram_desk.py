@@ -14,15 +14,15 @@ from typing import Any
 
 import pytest
 
-from bot.channels.telegram_render import to_html
-from bot.channels.telegram_run import run
+from bot.channels.telegram.render import to_html
+from bot.channels.telegram.run import run
 from bot.config import WEEKDAYS, Config, Counsellor, Environment, OfficeHours
-from bot.content import Content
-from bot.conversation import Conversation
-from bot.desk import Desk, DeskMessage
-from bot.i18n import native_name
+from bot.core.content import Content
+from bot.core.conversation import Conversation
+from bot.desk.desk import Desk, DeskMessage
+from bot.language.i18n import native_name
 from bot.storage import Store, cases
-from bot.turn import outgoing
+from bot.core.turn import outgoing
 from tests.helpers.fake_telegram import BOT, TOKEN, FakeTelegram
 
 DATA = Path(__file__).parent / "data" / "telegram"
@@ -286,7 +286,7 @@ async def test_service_messages_and_team_talk_outside_a_case_are_left_alone(desk
 
 async def test_an_emergency_mentions_every_counsellor_and_is_posted_again_until_taken(desk: DeskBot, content: Content,
                                                                                       monkeypatch: pytest.MonkeyPatch) -> None:
-    import bot.channels.telegram_run as telegram_run
+    import bot.channels.telegram.run as telegram_run
     from sqlalchemy import update
     from datetime import UTC, datetime, timedelta
     from bot.storage.models import Case
@@ -567,7 +567,7 @@ async def test_when_she_asks_to_be_forgotten_her_topic_is_told_after_her_case_is
 
 
 async def test_without_a_desk_chat_telegram_women_are_told_nobody_is_connected(config) -> None:  # type: ignore[no-untyped-def]
-    from bot.channels.telegram_run import without_counsellors
+    from bot.channels.telegram.run import without_counsellors
 
     assert config.settings.desk.counsellors and without_counsellors(config).settings.desk.counsellors == []
     assert without_counsellors(config).settings.desk.office_hours == config.settings.desk.office_hours

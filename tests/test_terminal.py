@@ -14,7 +14,7 @@ ROOT = Path(__file__).resolve().parent.parent
 
 def dutch(key: str) -> str:
     from bot.config import load_config
-    from bot.i18n import Catalogs
+    from bot.language.i18n import Catalogs
 
     settings = load_config(ROOT / "config.yaml", env={}).settings
     return Catalogs.load(ROOT / "locales", settings.languages, settings.fallbacks, settings.default_language).get("nl", key).text

@@ -8,13 +8,13 @@ from pathlib import Path
 import pytest
 import yaml
 
-from bot import export
-from bot.ask import explain
+from bot.tools import export
+from bot.tools.ask import explain
 from bot.config import Config
-from bot.content import Content
-from bot.flows import validate
+from bot.core.content import Content
+from bot.flows.model import validate
 from bot.storage import Store
-from bot.typed import typed_choice
+from bot.flows.typed import typed_choice
 from tests.conftest import Chat
 from tests.helpers import keys, payloads
 

@@ -11,10 +11,10 @@ import uuid
 from dataclasses import dataclass, field
 from typing import IO, Any
 
-from bot.conversation import Conversation
-from bot.desk import Desk, DeskMessage
+from bot.core.conversation import Conversation
+from bot.desk.desk import Desk, DeskMessage
 from bot.messages import DESK, Button, Incoming, Kind, Outgoing
-from bot.outbox import Outbox
+from bot.desk.outbox import Outbox
 from bot.storage.cases import OutboxItem
 
 CHANNEL = "terminal"

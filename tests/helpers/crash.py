@@ -21,7 +21,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from bot.channels.telegram_render import split, to_html
+from bot.channels.telegram.render import split, to_html
 from tests.helpers.fake_telegram import TOKEN, FakeTelegram
 
 ROOT = Path(__file__).resolve().parents[2]

@@ -1,0 +1,142 @@
+"""Conversation.handle: the one boundary between channels and everything Wegwijs decides."""
+
+from __future__ import annotations
+
+import dataclasses
+import logging
+import unicodedata
+
+from bot.config import Config
+from bot.core.content import Content
+from bot.messages import Incoming, Kind, Outgoing
+from bot.core.reloader import ContentWatcher
+from bot.knowledge.retrieval import evidence_in_thread
+from bot.core.router import STAGES, offer_language
+from bot.storage import Store, UserSession
+from bot.core.turn import Turn, outgoing
+
+log = logging.getLogger(__name__)
+
+KEEP = {"\n", "\t"}
+CONTACT_LOGGED = "[phone number shared]"  # a shared number is never written to the message log
+NOT_COMPUTED = object()
+
+
+class Conversation:
+    def __init__(self, store: Store, content: Content, config: Config, watcher: ContentWatcher | None = None) -> None:
+        self.store = store
+        self.content = content
+        self.config = config
+        self.watcher = watcher
+        self.queued: set[str] = set()  # channels whose replies go through the outbox (see queue_replies)
+
+    def queue_replies(self, channel: str) -> None:
+        """From now on, replies on ``channel`` are stored in the outbox in the same transaction as her
+        message and state, and sent by the channel's outbox: a crash means "sent later", never
+        "never sent". handle() still returns them, marked ``queued``."""
+        self.queued.add(channel)
+
+    async def handle(self, incoming: Incoming) -> list[Outgoing]:
+        """Handle one inbound message once, in order for her, and return the replies to send."""
+        if self.watcher is not None:
+            self.content = await self.watcher.poll(self.content)
+        try:
+            content = self.content
+            evidence = await self._evidence(incoming, content)
+            async with self.store.user_session(incoming.channel, incoming.user) as session:
+                if not await session.mark_processed(incoming.channel, incoming.message_id):
+                    log.info("duplicate message skipped channel=%s id=%s", incoming.channel, incoming.message_id)
+                    return []
+                return await self._route(incoming, session, content, evidence)
+        except Exception:
+            log.exception("could not handle message channel=%s id=%s", incoming.channel, incoming.message_id)
+            return await self._apologise(incoming)
+
+    async def _evidence(self, incoming: Incoming, content: Content) -> object:
+        """Embed her question before taking her lock and the database: the embedding runs in its own
+        thread (the engine releases the GIL), so other women's messages are stored meanwhile."""
+        if incoming.kind is not Kind.TEXT or incoming.text.lstrip().startswith("/"):
+            return NOT_COMPUTED
+        text = clean_text(incoming.text, self.config.settings.limits.max_message_chars)[0]
+        if not text:
+            return NOT_COMPUTED
+        return await evidence_in_thread(content.retriever, text)
+
+    async def _route(self, incoming: Incoming, session: UserSession, content: Content, evidence: object = NOT_COMPUTED) -> list[Outgoing]:
+        text, too_long = clean_text(incoming.text, self.config.settings.limits.max_message_chars)
+        turn = Turn(incoming, session, content, self.config.settings, text=text)
+        if evidence is not NOT_COMPUTED:
+            turn.__dict__["evidence"] = evidence  # Turn.evidence is a cached_property: already known
+        session.log("in", incoming.kind.value, logged(incoming, text))
+        if incoming.chat_message is not None:
+            session.remember_chat_message(incoming.chat_message)
+        if too_long:
+            turn.say("message-too-long", limit=self.config.settings.limits.max_message_chars)
+        for stage in STAGES:
+            if await stage(turn):
+                break
+        offer_language(turn)
+        replies = turn.finish()
+        for reply in replies:
+            session.log("out", "text", reply.text, reply.key)
+        log.info("handled channel=%s id=%s replies=%s", incoming.channel, incoming.message_id, [reply.key for reply in replies])
+        return self._queue(incoming, session, replies)
+
+    def _queue(self, incoming: Incoming, session: UserSession, replies: list[Outgoing]) -> list[Outgoing]:
+        """Replies on a queued channel go into the outbox of this unit of work."""
+        if incoming.channel not in self.queued:
+            return replies
+        for reply in replies:
+            session.relay(None, incoming.channel, reply.recipient, outbox_body(reply))
+        return [dataclasses.replace(reply, queued=True) for reply in replies]
+
+    def group_notice(self) -> str:
+        """What the bot says once in a group it was added to, before it leaves (default language)."""
+        return self.content.catalogs.get(self.config.settings.default_language, "group-not-allowed").text
+
+    def storage_down_notice(self) -> str:
+        """What she is told when her message could not be stored (default language: her own is in the database)."""
+        settings = self.config.settings
+        return self.content.catalogs.get(settings.default_language, "error-sorry", numbers=", ".join(settings.emergency_numbers)).text
+
+    async def _apologise(self, incoming: Incoming) -> list[Outgoing]:
+        """Keep what she sent if the database still works, and answer kindly in her language."""
+        language = self.config.settings.default_language
+        first_time = True
+        numbers = ", ".join(self.config.settings.emergency_numbers)
+        try:
+            async with self.store.user_session(incoming.channel, incoming.user) as session:
+                language = session.user.language or language
+                first_time = await session.mark_processed(incoming.channel, incoming.message_id)
+                if first_time:
+                    session.log("in", incoming.kind.value, logged(incoming, clean_text(incoming.text, self.config.settings.limits.max_message_chars)[0]))
+                    text = self.content.catalogs.get(language, "error-sorry", numbers=numbers)
+                    return self._queue(incoming, session, [outgoing(incoming.user, text.text, (), "error-sorry", text.language)])
+        except Exception:
+            log.exception("could not record the message after an error channel=%s id=%s", incoming.channel, incoming.message_id)
+        if not first_time:  # a redelivered message that already got the apology
+            return []
+        text = self.content.catalogs.get(language, "error-sorry", numbers=numbers)  # not stored: the caller sends it
+        return [outgoing(incoming.user, text.text, (), "error-sorry", text.language)]
+
+
+def outbox_body(reply: Outgoing) -> dict[str, object]:
+    """A reply to her as the outbox stores it (read back by the channel's sender)."""
+    body: dict[str, object] = {"text": reply.text, "key": reply.key}
+    if reply.buttons:
+        body["buttons"] = [[button.label, button.payload] for button in reply.buttons]
+    if reply.action:
+        body["action"] = reply.action
+    return body
+
+
+def logged(incoming: Incoming, text: str) -> str:
+    """What the message log keeps of her message: the button, her cleaned text, never a phone number."""
+    return incoming.payload or (CONTACT_LOGGED if incoming.kind is Kind.CONTACT else text)
+
+
+def clean_text(text: str, limit: int) -> tuple[str, bool]:
+    """Drop control characters, trim, and cut at ``limit`` characters (True when cut)."""
+    kept = "".join(char for char in text if char in KEEP or unicodedata.category(char) not in ("Cc", "Cs", "Co"))
+    kept = kept.strip()
+    return (kept[:limit], True) if len(kept) > limit else (kept, False)

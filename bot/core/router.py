@@ -1,0 +1,362 @@
+"""The router: desk -> safety -> onboarding -> pending -> commands -> small talk -> flows -> other kinds -> buttons -> knowledge -> fallback.
+
+Each stage either handles the message (True) or passes it on. The desk stage comes first: while a
+counsellor has her, what she sends is relayed and the bot stays silent."""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+
+from bot.core import flowrun, handoff, menus, nearby
+from bot.flows.model import Step
+from bot.language.i18n import native_name
+from bot.flows.intents import wanted_flow
+from bot.messages import Kind, Outgoing
+from bot.knowledge.places import geo_area
+from bot.knowledge.retrieval import HUMAN, Decision, decide, evidence_in_thread
+from bot.knowledge.smalltalk import REPLY_KEYS
+from bot.core.turn import Turn
+from bot.flows.typed import typed_choice
+
+Stage = Callable[[Turn], Awaitable[bool]]
+
+PENDING = "pending"
+CLEAR_CHAT = "clear-chat"
+CLEARABLE_CHANNELS = frozenset({"telegram"})  # channels whose app lets the bot delete a chat's messages
+OFFERED = "offered_languages"
+MISSES = "misses"       # questions in a row the bot could not answer
+OFFER_AFTER = 2         # ... after which it offers a counsellor
+FAILED_HANDOFF = "human:failed"
+TYPED_LABEL_WORDS = 4  # longer texts are questions, not a button's label typed
+
+
+async def desk(turn: Turn) -> bool:
+    """/bot, and everything she sends while a counsellor has her (relayed; an emergency also gets
+    the emergency numbers and makes her case urgent)."""
+    command = _command(turn)
+    if command == "bot":
+        await handoff.back_to_bot(turn)
+        return True
+    if not await handoff.relay(turn, command):
+        handoff.mirror(turn, command)
+        return False
+    if turn.emergency is not None:
+        menus.emergency_help(turn, turn.emergency.kind)
+        await handoff.request(turn, "emergency", urgent=True, emergency=turn.emergency.kind)
+    return True
+
+
+async def safety(turn: Turn) -> bool:
+    """An emergency, in any language and whatever she was doing, wins over everything: the help for
+    its kind first, then an urgent case on the desk. A flow she was in waits for her (paused)."""
+    found = turn.emergency
+    if found is None:
+        return False
+    turn.state.pop(PENDING, None)
+    flowrun.pause(turn)
+    menus.emergency_help(turn, found.kind, turn.button("button-menu", menus.MENU))
+    if turn.settings.desk.counsellors:  # an urgent case: a counsellor writes to her as soon as possible
+        await handoff.request(turn, "emergency", urgent=True, emergency=found.kind)
+    return True
+
+
+async def onboarding(turn: Turn) -> bool:
+    """A woman without a language gets the language menu; her choice brings the privacy notice."""
+    payload = turn.incoming.payload or ""
+    if payload.startswith("lang:") and payload[5:] in turn.settings.languages:
+        first_time = turn.session.user.language is None
+        turn.session.set_language(payload[5:])
+        turn.state.pop(OFFERED, None)
+        if first_time:
+            turn.session.give_consent()
+            turn.say("privacy-notice", days=turn.settings.retention.messages_days)
+        else:
+            turn.say("language-changed", language=native_name(payload[5:]))
+        menus.main_menu(turn)
+        return True
+    if turn.session.user.language is None:
+        turn.state.pop(PENDING, None)
+        menus.language_menu(turn, "welcome")
+        return True
+    return False
+
+
+def offer_language(turn: Turn) -> None:
+    """She wrote a clear sentence in another supported language: offer a one-tap switch, once per language."""
+    written = turn.written_language
+    if written is None or turn.session.user.language in (None, written) or written in turn.state.get(OFFERED, []):
+        return
+    turn.state.setdefault(OFFERED, []).append(written)
+    name = native_name(written)
+    text = turn.content.catalogs.get(written, "offer-language", language=name)
+    turn.send(text.text, menus.Button(name, f"lang:{written}"), key="offer-language", language=text.language)
+
+
+async def commands(turn: Turn) -> bool:
+    name = _command(turn)
+    if name is None:
+        return False
+    handler = COMMANDS.get(name)
+    if handler is None:
+        turn.say("unknown-command", turn.button("button-menu", menus.MENU))
+    else:
+        await handler(turn)
+    return True
+
+
+async def smalltalk(turn: Turn) -> bool:
+    """Greetings, thanks, "ok", goodbyes, "how are you", "who are you" (knowledge/_smalltalk.yaml): a
+    short reply of its kind with the menu button, never "did you mean" nor an unanswered question.
+    While a flow waits for an answer that her words are not, its question comes again. Small talk in
+    front of a question is taken off, so that the question is answered."""
+    if turn.incoming.kind is not Kind.TEXT or not turn.text or turn.text.startswith("/"):
+        return False
+    talk = turn.content.knowledge.smalltalk
+    found = talk.match(turn.text)
+    if found is None:
+        await _question_only(turn, talk.strip(turn.text))
+        return False
+    step = _waiting_step(turn)
+    if step is not None and flowrun.answer_value(turn, step) is not None and (step.type != "text" or found.kind == "greeting"):
+        return False  # an answer to her question ("Selam" for her first name): the flow takes it
+    human = [turn.button("button-human", menus.HUMAN)] if found.kind == "who" else []
+    if step is None:
+        turn.say(REPLY_KEYS[found.kind], turn.button("button-menu", menus.MENU), *human)
+        return True
+    if human:
+        turn.say(REPLY_KEYS[found.kind], *human)
+    flowrun.ask(turn, step)
+    return True
+
+
+def _waiting_step(turn: Turn) -> Step | None:
+    """The question a running (not paused) flow waits on."""
+    current = flowrun.active(turn)
+    flow = turn.content.flows.get(current["id"]) if current else None
+    return flow.step(current["step"]) if flow else None
+
+
+async def _question_only(turn: Turn, question: str) -> None:
+    """From here on, her message is ``question`` ("hi, where can i learn dutch" -> "where can i learn
+    dutch"): its language and retrieval evidence are those of the question."""
+    if question == turn.text:
+        return
+    turn.text = question
+    for cached in ("written_language", "script_language", "word_language"):  # cached properties of the whole message
+        turn.__dict__.pop(cached, None)
+    turn.__dict__["evidence"] = await evidence_in_thread(turn.content.retriever, question)
+
+
+async def pending(turn: Turn) -> bool:
+    """Answers to a question the bot asked (for now: confirm /forget)."""
+    waiting = turn.state.pop(PENDING, None)
+    if waiting is not None and _command(turn) == "cancel":
+        turn.say("cancelled")
+        menus.main_menu(turn)
+        return True
+    if waiting == "clear" and turn.incoming.payload in ("clear:yes", "clear:no"):
+        if turn.incoming.payload == "clear:yes":
+            turn.replies.append(Outgoing(turn.incoming.user, "", key=CLEAR_CHAT, action=CLEAR_CHAT))
+        else:
+            turn.say("clear-kept", turn.button("button-menu", menus.MENU))
+        return True
+    if waiting != "forget" or turn.incoming.payload not in ("forget:yes", "forget:no"):
+        return False
+    if turn.incoming.payload == "forget:yes":
+        turn.say("forget-done")
+        await handoff.forgotten(turn)
+        await turn.session.forget()
+    else:
+        turn.say("forget-kept", turn.button("button-menu", menus.MENU))
+    return True
+
+
+async def buttons(turn: Turn) -> bool:
+    payload = turn.incoming.payload
+    if payload is None:
+        return typed_topic(turn)
+    turn.state.pop(MISSES, None)  # she found her way with a button: the unanswered questions were not "in a row"
+    kind, _, value = payload.partition(":")
+    if kind == "topic" and menus.topic_menu(turn, value):
+        return True
+    if kind in ("helpful", "unhelpful") and value in turn.content.knowledge.entries:
+        await turn.session.log_feedback(value, turn.language, kind == "helpful")
+        turn.say("feedback-thanks" if kind == "helpful" else "feedback-sorry", turn.button("button-menu", menus.MENU),
+                 *([] if kind == "helpful" else [turn.button("button-human", menus.HUMAN)]))
+        return True
+    if payload == FAILED_HANDOFF:
+        await handoff.request(turn, "failed")
+        return True
+    if payload == "none":
+        turn.say("fallback", turn.button("button-menu", menus.MENU), turn.button("button-human", menus.HUMAN))
+        return True
+    if kind == "entry" and value in turn.content.knowledge.entries:
+        menus.answer(turn, turn.content.knowledge.entries[value])
+        return True
+    turn.say("stale-button")
+    menus.main_menu(turn)
+    return True
+
+
+def typed_topic(turn: Turn) -> bool:
+    """A topic's button label typed instead of pressed ("childcare", "learn dutch", "werk"): its menu."""
+    if turn.incoming.kind is not Kind.TEXT or len(turn.text.split()) > TYPED_LABEL_WORDS:
+        return False
+    topics = turn.content.knowledge.topics
+    found = typed_choice(turn.text, [menus.topic_title(turn, topic) for topic in topics])
+    return found is not None and menus.topic_menu(turn, topics[found].id)
+
+
+async def flows(turn: Turn) -> bool:
+    """Start or resume a flow from its button, or take her answer to the step that waits."""
+    payload = turn.incoming.payload or ""
+    if payload == "flow:resume":
+        return flowrun.resume(turn)
+    if payload.startswith("flow:") and payload[5:] in turn.content.flows:
+        await flowrun.start(turn, turn.content.flows[payload[5:]])
+        return True
+    return await flowrun.handle(turn)
+
+
+async def other_kinds(turn: Turn) -> bool:
+    if turn.incoming.kind in (Kind.TEXT, Kind.BUTTON):
+        return False
+    if turn.incoming.kind is Kind.EDITED:
+        turn.say("edited-ignored")
+        return True
+    if turn.incoming.kind is Kind.CONTACT:  # outside a phone question: not needed, and not kept in a case
+        turn.say("contact-not-needed", turn.button("button-menu", menus.MENU))
+        return True
+    if turn.incoming.kind is Kind.LOCATION and turn.incoming.location:  # outside a flow: what is near her
+        nearby.show(turn, geo_area(turn.incoming.location))
+        menus.main_menu(turn)
+        return True
+    turn.say("unsupported-kind", turn.button("button-menu", menus.MENU), turn.button("button-human", menus.HUMAN))
+    return True
+
+
+async def empty(turn: Turn) -> bool:
+    if turn.text:
+        return False
+    turn.say("empty-message")
+    menus.main_menu(turn)
+    return True
+
+
+async def knowledge(turn: Turn) -> bool:
+    evidence = turn.evidence
+    decision = decide(evidence, turn.content.retriever.thresholds) if evidence else Decision("fallback", None, 0.0)
+    entries = turn.content.knowledge.entries
+    # "I want to sign up for job shadowing": the journey itself, not the answer about it (but a question asked in
+    # the middle of a flow is only answered: she is in a flow already)
+    wanted = None if flowrun.active(turn) else wanted_flow(turn.content.intents, turn.content.flows, decision, turn.text,
+                                                           flowrun.question_languages(turn))
+    if wanted is not None:
+        turn.state.pop(MISSES, None)
+        await flowrun.start(turn, wanted)
+        return True
+    if decision.action in ("answer", "suggest"):
+        turn.state.pop(MISSES, None)
+    if decision.action == "answer" and decision.entry == HUMAN:
+        await handoff.request(turn, "request")
+        return True
+    if decision.action == "answer" and decision.entry and decision.entry.startswith("flow:"):
+        flow = turn.content.flows.get(decision.entry[5:])
+        if flow is not None:
+            await flowrun.start(turn, flow)
+            return True
+    if decision.action == "answer" and decision.entry in entries:
+        menus.answer(turn, entries[decision.entry])
+        return True
+    if decision.action == "suggest":
+        buttons = []
+        for candidate in decision.candidates:
+            found = menus.answer_for(turn, entries[candidate.entry]) if candidate.entry in entries else None
+            if candidate.entry == HUMAN:
+                buttons.append(turn.button("button-human", menus.HUMAN))
+            elif candidate.entry.startswith("flow:") and candidate.entry[5:] in turn.content.flows:
+                buttons.append(menus.flow_button(turn, turn.content.flows[candidate.entry[5:]]))
+            elif found:
+                buttons.append(menus.Button(found[0].title, f"entry:{candidate.entry}"))
+        turn.say("did-you-mean", *buttons, turn.button("button-none-of-these", "none"))
+        return True
+    candidates = [(candidate.entry, round(candidate.score, 4)) for candidate in decision.candidates]
+    await turn.session.log_unanswered(turn.written_language or turn.language, turn.text, candidates)
+    return False
+
+
+async def fallback(turn: Turn) -> bool:
+    """"I do not know"; the second time in a row, the bot offers a counsellor (she chooses)."""
+    misses = turn.state[MISSES] = turn.state.get(MISSES, 0) + 1
+    if misses >= OFFER_AFTER and turn.settings.desk.counsellors and handoff.CASE not in turn.state:
+        turn.say("handoff-offer", turn.button("button-yes-counsellor", FAILED_HANDOFF), turn.button("button-menu", menus.MENU))
+        return True
+    turn.say("fallback", turn.button("button-menu", menus.MENU), turn.button("button-human", menus.HUMAN))
+    return True
+
+
+def _command(turn: Turn) -> str | None:
+    payload = turn.incoming.payload or ""
+    if payload.startswith("cmd:"):
+        return payload[4:]
+    if turn.text.startswith("/") and turn.incoming.payload is None:
+        return turn.text[1:].split(maxsplit=1)[0].split("@")[0].lower() if len(turn.text) > 1 else ""
+    return None
+
+
+async def _start(turn: Turn) -> None:
+    menus.main_menu(turn, "welcome-back")
+
+
+async def _menu(turn: Turn) -> None:
+    flowrun.pause(turn)  # the main menu then offers to continue
+    menus.main_menu(turn)
+
+
+async def _help(turn: Turn) -> None:
+    if turn.incoming.channel in CLEARABLE_CHANNELS:  # /clear (this phone) next to /forget (our records)
+        turn.say("help", days=turn.settings.retention.messages_days)
+        turn.say("help-clear", turn.button("button-menu", menus.MENU))
+    else:
+        turn.say("help", turn.button("button-menu", menus.MENU), days=turn.settings.retention.messages_days)
+
+
+async def _language(turn: Turn) -> None:
+    menus.language_menu(turn)
+
+
+async def human(turn: Turn) -> None:
+    """/human: a case at the counsellors' desk (or where she stands in the queue)."""
+    await handoff.request(turn, "command")
+
+
+async def _bot(turn: Turn) -> None:
+    await handoff.back_to_bot(turn)  # no case open: says she is with the bot already
+
+
+async def _cancel(turn: Turn) -> None:
+    turn.say("flow-cancelled" if flowrun.cancel(turn) else "cancel-nothing")
+    menus.main_menu(turn)
+
+
+async def _clear(turn: Turn) -> None:
+    """Delete this chat's messages from her phone (channels that can), after she confirms."""
+    if turn.incoming.channel not in CLEARABLE_CHANNELS:
+        turn.say("clear-unsupported", turn.button("button-menu", menus.MENU))
+        return
+    turn.state[PENDING] = "clear"
+    turn.say("clear-confirm", turn.button("button-clear-yes", "clear:yes"), turn.button("button-no", "clear:no"))
+
+
+async def _forget(turn: Turn) -> None:
+    turn.state[PENDING] = "forget"
+    turn.say("forget-confirm", turn.button("button-forget-yes", "forget:yes"), turn.button("button-forget-no", "forget:no"))
+
+
+COMMANDS: dict[str, Callable[[Turn], Awaitable[None]]] = {
+    "start": _start, "menu": _menu, "help": _help, "language": _language,
+    "human": human, "cancel": _cancel, "forget": _forget, "clear": _clear, "bot": _bot,
+}
+
+STAGES: tuple[Stage, ...] = (desk, safety, onboarding, pending, commands, smalltalk, flows, other_kinds, buttons, empty, knowledge, fallback)
+
