@@ -26,7 +26,6 @@ sys.path.insert(0, str(ROOT))
 
 from bot.config import load_config  # noqa: E402
 from bot.core.content import Content  # noqa: E402
-from bot.knowledge.emergency import detect  # noqa: E402
 
 
 @dataclass(frozen=True)

@@ -39,7 +39,8 @@ sys.path.insert(0, str(ROOT))
 from bot.config import load_config  # noqa: E402
 from bot.knowledge.embedder import EmbeddingCache, load_embedder  # noqa: E402
 from bot.flows.model import load_flows  # noqa: E402
-from bot.knowledge.entries import KnowledgeBase, normalise  # noqa: E402
+from bot.knowledge.entries import KnowledgeBase  # noqa: E402
+from bot.language.fold import normalise  # noqa: E402
 from bot.knowledge.retrieval import Retriever  # noqa: E402
 
 Ranker = Callable[[str], tuple[list[str], float, bool]]  # -> ranked entries, score, rejected?

@@ -10,7 +10,7 @@ from bot.core.content import Content
 from bot.core.conversation import Conversation
 from bot.messages import Kind
 from bot.storage import Store
-from bot.core.turn import outgoing
+from bot.language.bidi import outgoing
 from tests.conftest import Chat
 from tests.helpers import keys, make_message, payloads
 

@@ -15,7 +15,7 @@ from bot.tools import catalogs
 from bot.language.bidi import LRI, PDI, isolate_ltr
 from bot.config import Config
 from bot.language.i18n import Catalogs, format_datetime, format_number, is_rtl, native_name
-from bot.core.turn import outgoing
+from bot.language.bidi import outgoing
 
 ROOT = Path(__file__).resolve().parent.parent
 LANGUAGES = ["nl", "en", "fr", "ar", "tr", "fa", "ps", "ti", "so", "uk", "ru"]

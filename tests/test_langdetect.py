@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from bot.language.detection import LanguageDetector
-from bot.core.turn import outgoing
+from bot.language.bidi import outgoing
 from tests.conftest import Chat
 from tests.helpers import keys, payloads
 

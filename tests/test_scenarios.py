@@ -14,7 +14,7 @@ import yaml
 
 from bot.tools import export
 from bot.core.conversation import Conversation
-from bot.messages import Kind, Outgoing
+from bot.messages import Kind
 from bot.storage import Store
 from tests.conftest import Chat, always_open_file
 

@@ -8,7 +8,6 @@ import asyncio
 import json
 import subprocess
 import sys
-from pathlib import Path
 
 import pytest
 
@@ -20,7 +19,7 @@ from bot.core.reloader import ContentWatcher
 from bot.tools.report import unanswered
 from bot.knowledge.smalltalk import REPLY_KEYS, SmallTalk
 from bot.storage import Store
-from bot.core.turn import outgoing
+from bot.language.bidi import outgoing
 from tests.conftest import ROOT, Chat, always_open
 from tests.helpers import keys, payloads
 from tests.test_broken_content import copy_project

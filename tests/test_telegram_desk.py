@@ -22,7 +22,7 @@ from bot.core.conversation import Conversation
 from bot.desk.desk import Desk, DeskMessage
 from bot.language.i18n import native_name
 from bot.storage import Store, cases
-from bot.core.turn import outgoing
+from bot.language.bidi import outgoing
 from tests.helpers.fake_telegram import BOT, TOKEN, FakeTelegram
 
 DATA = Path(__file__).parent / "data" / "telegram"

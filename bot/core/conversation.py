@@ -13,7 +13,8 @@ from bot.core.reloader import ContentWatcher
 from bot.knowledge.retrieval import evidence_in_thread
 from bot.core.router import STAGES, offer_language
 from bot.storage import Store, UserSession
-from bot.core.turn import Turn, outgoing
+from bot.core.turn import Turn
+from bot.language.bidi import outgoing
 
 log = logging.getLogger(__name__)
 

@@ -7,7 +7,7 @@ from dataclasses import replace
 from typing import Any
 
 from bot.core import handoff as desk
-from bot.core import menus, nearby
+from bot.core import answer, menus, nearby
 from bot.flows.model import Flow, Step, ascii_digits, validate
 from bot.messages import Button, Kind
 from bot.knowledge.places import geo_area
@@ -73,9 +73,7 @@ async def handle(turn: Turn) -> bool:
     value = None if step.type == "text" and faq_question(turn) else answer_value(turn, step)
     if value is None:
         if faq_question(turn):  # computed once per message: Turn.evidence is cached
-            from bot.core.router import knowledge
-
-            await knowledge(turn)
+            await answer.reply(turn, answer.decision(turn))
             ask(turn, step)
             return True
         current["reasks"] += 1

@@ -7,7 +7,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from bot.core import menus
-from bot.core.content import Content
+from bot.desk.case import CASE, desk_recipient, topic_title
 from bot.desk.hours import describe_opening, next_opening
 from bot.language.i18n import native_name
 from bot.messages import DESK, Kind
@@ -15,7 +15,6 @@ from bot.redact import Hidden, hide_contact_details
 from bot.storage.cases import ACTIVE, CLOSED, WAITING, CaseRow
 from bot.core.turn import Turn
 
-CASE = "case"  # her state: {"id", "status" (waiting | active), "counsellor"}
 TRIGGERS = ("command", "request", "failed", "flow", "emergency")
 PRIVATE_COMMANDS = ("forget", "clear")  # still for the bot while a counsellor has her
 PRIVATE_CONFIRMATIONS = ("forget:", "clear:")  # ... and her answer when the bot asks to confirm them
@@ -150,10 +149,6 @@ async def forgotten(turn: Turn) -> None:
 
 # The desk's side of her messages ---------------------------------------------------------------
 
-def desk_recipient(case_id: int) -> str:
-    return f"case:{case_id}"
-
-
 def desk_text(turn: Turn, key: str, /, **params: object) -> str:
     return turn.content.catalogs.get(turn.settings.desk.language, key, **params).text
 
@@ -210,17 +205,6 @@ async def card(turn: Turn, case: CaseRow, flow_title: str | None, answers: dict[
     buttons = [[desk_text(turn, "desk-button-take"), f"take:{case.id}"], [desk_text(turn, "desk-button-close"), f"close:{case.id}"]]
     return {"text": "\n\n".join(parts), "title": ("⚠️ " if case.urgent else "") + title, "buttons": buttons, "key": "desk-card",
             "mentions": everyone(turn) if case.urgent else [c.telegram_id for c in speakers if c.telegram_id]}
-
-
-def topic_title(content: Content, language: str, topic: str | None) -> str:
-    """A knowledge topic's or a flow's title in the desk's language."""
-    found = content.knowledge.topic(topic or "")
-    if found is not None:
-        return next((found.titles[code] for code in content.catalogs.chain(language) if code in found.titles), found.id)
-    flow = content.flows.get(topic or "")
-    if flow is not None and flow.title:
-        return content.catalogs.translate(language, flow.title).text
-    return topic or content.catalogs.get(language, "desk-no-topic").text
 
 
 def _entry_title(turn: Turn, key: str) -> str:

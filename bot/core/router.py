@@ -7,13 +7,14 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
 
-from bot.core import flowrun, handoff, menus, nearby
+from bot.core import answer, flowrun, handoff, menus, nearby
+from bot.core.answer import FAILED_HANDOFF, MISSES, NONE_OF_THESE, fallback
 from bot.flows.model import Step
 from bot.language.i18n import native_name
 from bot.flows.intents import wanted_flow
 from bot.messages import Kind, Outgoing
 from bot.knowledge.places import geo_area
-from bot.knowledge.retrieval import HUMAN, Decision, decide, evidence_in_thread
+from bot.knowledge.retrieval import evidence_in_thread
 from bot.knowledge.smalltalk import REPLY_KEYS
 from bot.core.turn import Turn
 from bot.flows.typed import typed_choice
@@ -24,9 +25,6 @@ PENDING = "pending"
 CLEAR_CHAT = "clear-chat"
 CLEARABLE_CHANNELS = frozenset({"telegram"})  # channels whose app lets the bot delete a chat's messages
 OFFERED = "offered_languages"
-MISSES = "misses"       # questions in a row the bot could not answer
-OFFER_AFTER = 2         # ... after which it offers a counsellor
-FAILED_HANDOFF = "human:failed"
 TYPED_LABEL_WORDS = 4  # longer texts are questions, not a button's label typed
 
 
@@ -180,15 +178,13 @@ async def buttons(turn: Turn) -> bool:
     if kind == "topic" and menus.topic_menu(turn, value):
         return True
     if kind in ("helpful", "unhelpful") and value in turn.content.knowledge.entries:
-        await turn.session.log_feedback(value, turn.language, kind == "helpful")
-        turn.say("feedback-thanks" if kind == "helpful" else "feedback-sorry", turn.button("button-menu", menus.MENU),
-                 *([] if kind == "helpful" else [turn.button("button-human", menus.HUMAN)]))
+        await answer.feedback(turn, kind == "helpful", value)
         return True
     if payload == FAILED_HANDOFF:
         await handoff.request(turn, "failed")
         return True
-    if payload == "none":
-        turn.say("fallback", turn.button("button-menu", menus.MENU), turn.button("button-human", menus.HUMAN))
+    if payload == NONE_OF_THESE:
+        answer.none_of_these(turn)
         return True
     if kind == "entry" and value in turn.content.knowledge.entries:
         menus.answer(turn, turn.content.knowledge.entries[value])
@@ -244,55 +240,18 @@ async def empty(turn: Turn) -> bool:
 
 
 async def knowledge(turn: Turn) -> bool:
-    evidence = turn.evidence
-    decision = decide(evidence, turn.content.retriever.thresholds) if evidence else Decision("fallback", None, 0.0)
-    entries = turn.content.knowledge.entries
-    # "I want to sign up for job shadowing": the journey itself, not the answer about it (but a question asked in
-    # the middle of a flow is only answered: she is in a flow already)
-    wanted = None if flowrun.active(turn) else wanted_flow(turn.content.intents, turn.content.flows, decision, turn.text,
+    """Her question: the journey she wishes for ("I want to sign up for job shadowing": the flow itself, not the
+    answer about it; not in the middle of a flow, where a question is only answered), or the answer."""
+    found = answer.decision(turn)
+    wanted = None if flowrun.active(turn) else wanted_flow(turn.content.intents, turn.content.flows, found, turn.text,
                                                            flowrun.question_languages(turn))
+    if wanted is None and found.action == "answer" and (found.entry or "").startswith("flow:"):
+        wanted = turn.content.flows.get((found.entry or "")[5:])
     if wanted is not None:
         turn.state.pop(MISSES, None)
         await flowrun.start(turn, wanted)
         return True
-    if decision.action in ("answer", "suggest"):
-        turn.state.pop(MISSES, None)
-    if decision.action == "answer" and decision.entry == HUMAN:
-        await handoff.request(turn, "request")
-        return True
-    if decision.action == "answer" and decision.entry and decision.entry.startswith("flow:"):
-        flow = turn.content.flows.get(decision.entry[5:])
-        if flow is not None:
-            await flowrun.start(turn, flow)
-            return True
-    if decision.action == "answer" and decision.entry in entries:
-        menus.answer(turn, entries[decision.entry])
-        return True
-    if decision.action == "suggest":
-        buttons = []
-        for candidate in decision.candidates:
-            found = menus.answer_for(turn, entries[candidate.entry]) if candidate.entry in entries else None
-            if candidate.entry == HUMAN:
-                buttons.append(turn.button("button-human", menus.HUMAN))
-            elif candidate.entry.startswith("flow:") and candidate.entry[5:] in turn.content.flows:
-                buttons.append(menus.flow_button(turn, turn.content.flows[candidate.entry[5:]]))
-            elif found:
-                buttons.append(menus.Button(found[0].title, f"entry:{candidate.entry}"))
-        turn.say("did-you-mean", *buttons, turn.button("button-none-of-these", "none"))
-        return True
-    candidates = [(candidate.entry, round(candidate.score, 4)) for candidate in decision.candidates]
-    await turn.session.log_unanswered(turn.written_language or turn.language, turn.text, candidates)
-    return False
-
-
-async def fallback(turn: Turn) -> bool:
-    """"I do not know"; the second time in a row, the bot offers a counsellor (she chooses)."""
-    misses = turn.state[MISSES] = turn.state.get(MISSES, 0) + 1
-    if misses >= OFFER_AFTER and turn.settings.desk.counsellors and handoff.CASE not in turn.state:
-        turn.say("handoff-offer", turn.button("button-yes-counsellor", FAILED_HANDOFF), turn.button("button-menu", menus.MENU))
-        return True
-    turn.say("fallback", turn.button("button-menu", menus.MENU), turn.button("button-human", menus.HUMAN))
-    return True
+    return await answer.reply(turn, found)
 
 
 def _command(turn: Turn) -> str | None:

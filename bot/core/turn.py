@@ -8,8 +8,7 @@ from functools import cached_property
 from bot.config import Settings
 from bot.knowledge.emergency import Detection, detect
 from bot.core.content import Content
-from bot.language.bidi import isolate_ltr
-from bot.language.i18n import is_rtl
+from bot.language.bidi import outgoing
 from bot.messages import Button, Incoming, Kind, Outgoing
 from bot.knowledge.retrieval import Evidence
 from bot.storage import UserSession
@@ -113,10 +112,3 @@ class Turn:
             self.send(self.content.catalogs.get(self.language, NOT_TRANSLATED).text, key=NOT_TRANSLATED)
         return self.replies
 
-
-def outgoing(recipient: str, text: str, buttons: tuple[Button, ...] | list[Button], key: str | None, language: str) -> Outgoing:
-    """A reply in ``language``; right-to-left text gets its Latin words, numbers and links isolated."""
-    if not is_rtl(language):
-        return Outgoing(recipient, text, tuple(buttons), key, False)
-    isolated = tuple(Button(isolate_ltr(button.label), button.payload) for button in buttons)
-    return Outgoing(recipient, isolate_ltr(text), isolated, key, True)

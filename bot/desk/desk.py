@@ -7,17 +7,17 @@ import asyncio
 import contextlib
 import logging
 from dataclasses import dataclass
+from typing import Protocol
 from datetime import UTC, datetime, timedelta
 
-from bot.core import handoff
-from bot.config import Counsellor, Settings
-from bot.core.conversation import Conversation
+from bot.config import Config, Counsellor, Settings
+from bot.desk.case import CASE, DeskContent, desk_recipient, topic_title
 from bot.language.i18n import native_name
 from bot.messages import DESK, Button, Kind, Outgoing
 from bot.desk.replies import Replies
-from bot.storage import UserSession
+from bot.storage import Store, UserSession
 from bot.storage.cases import ACTIVE, CLOSED, NOT_CLOSED, OPEN, WAITING, CaseRow
-from bot.core.turn import outgoing
+from bot.language.bidi import outgoing
 
 log = logging.getLogger(__name__)
 
@@ -39,8 +39,19 @@ class DeskMessage:
     reference: str | None = None  # the channel's handle of a photo, voice or document, to copy to her
 
 
+class Host(Protocol):
+    """What the desk needs of the conversation it works beside: its configuration, the content of now
+    (reloaded with it) and the store (whose case sessions take the same lock on her as her messages)."""
+
+    config: Config
+    store: Store
+
+    @property
+    def content(self) -> DeskContent: ...
+
+
 class Desk:
-    def __init__(self, conversation: Conversation) -> None:
+    def __init__(self, conversation: Host) -> None:
         self.conversation = conversation
 
     @property
@@ -88,7 +99,7 @@ class Desk:
             waited = max(1, int((stamp - case.opened_at).total_seconds() // 60))
             kind = self.t(f"emergency-kind-{case.emergency or 'other'}")
             text = self.t("desk-urgent-reminder", case=case.id, minutes=waited, kind=kind)
-            return DESK, handoff.desk_recipient(case.id), {"text": text, "key": "desk-urgent-reminder", "mentions": mentions}
+            return DESK, desk_recipient(case.id), {"text": text, "key": "desk-urgent-reminder", "mentions": mentions}
 
         return await self.conversation.store.remind_urgent(stamp - timedelta(minutes=desk.urgent_reminder_minutes), reminder)
 
@@ -136,7 +147,7 @@ class Desk:
         return Outgoing(DESK, self.t(title, count=len(cases)) + "\n" + "\n".join(lines), (), title, case=where)
 
     def _topic(self, case: CaseRow) -> str:
-        return handoff.topic_title(self.conversation.content, self.settings.desk.language, case.topic)
+        return topic_title(self.conversation.content, self.settings.desk.language, case.topic)
 
     async def _only_case(self, who: Counsellor) -> int | None:
         """Outside a topic (the terminal), a counsellor with exactly one case writes in that one."""
@@ -177,12 +188,12 @@ class Desk:
         return [self.say("desk-taken", case.id, case=case.id, name=who.name)]
 
     def _assign(self, session: UserSession, case: CaseRow, who: Counsellor, her_key: str) -> None:
-        session.state[handoff.CASE] = {"id": case.id, "status": ACTIVE, "counsellor": who.name}
+        session.state[CASE] = {"id": case.id, "status": ACTIVE, "counsellor": who.name}
         self._tell_her(session, case, her_key, name=who.name)
 
     async def _close(self, session: UserSession, case: CaseRow, who: Counsellor) -> list[Outgoing]:
         await session.change_case(case.id, NOT_CLOSED, status=CLOSED, closed_at=datetime.now(UTC), closed_by=f"counsellor:{who.name}")
-        session.state.pop(handoff.CASE, None)
+        session.state.pop(CASE, None)
         self._tell_her(session, case, "handoff-closed-by-counsellor", buttons=True)
         log.info("case closed case=%s counsellor=%s", case.id, who.name)
         return [self.say("desk-closed", case.id, case=case.id, name=who.name)]

@@ -9,20 +9,12 @@ from pathlib import Path
 from bot.contentfiles import present
 from bot.flows.model import Flow
 from bot.errors import ContentError
-from bot.knowledge.entries import normalise
+from bot.language.fold import letters
 from bot.knowledge.retrieval import Decision
 from bot.yamlfile import load_yaml
 
 INTENTS_FILE = "_intents.yaml"
 KINDS = ("wish", "question")
-FOLD = str.maketrans({"ی": "ي", "ى": "ي", "ک": "ك", "ة": "ه", "ۀ": "ه", "ې": "ي", "ۍ": "ي"})
-
-
-def fold(text: str) -> str:
-    """normalise() and the Arabic-script letters that Arabic, Persian and Pashto keyboards write differently."""
-    return normalise(text).translate(FOLD)
-
-
 @dataclass(frozen=True)
 class Intents:
     phrases: dict[str, dict[str, tuple[str, ...]]] = field(default_factory=dict)  # kind -> language -> folded phrases
@@ -33,14 +25,14 @@ class Intents:
 
     def wishes(self, text: str, languages: Iterable[str]) -> bool:
         """She asks to do something ("i want to sign up", "بدي سجل"): one of the wish phrases, anywhere."""
-        words = f" {fold(text)} "
+        words = f" {letters(text)} "
         return any(f" {phrase} " in words for phrase in self._of("wish", languages))
 
     def asks(self, text: str, languages: Iterable[str]) -> bool:
         """A question: a question mark, or a question word first or last ("where is ...", "ocmw nerede")."""
         if text.rstrip().endswith(("?", "؟", ";")):
             return True
-        words = fold(text).split()
+        words = letters(text).split()
         if not words:
             return False
         found = self._of("question", languages)
@@ -49,7 +41,7 @@ class Intents:
 
     def mentions_question(self, text: str, languages: Iterable[str]) -> bool:
         """A question word anywhere: "i want to know how much it costs" asks, it does not wish."""
-        words = f" {fold(text)} "
+        words = f" {letters(text)} "
         return "?" in text or "؟" in text or any(f" {phrase} " in words for phrase in self._of("question", languages))
 
     def _of(self, kind: str, languages: Iterable[str]) -> set[str]:
@@ -68,7 +60,7 @@ def load_intents(folder: Path) -> Intents:
     for kind, table in data.items():
         if not isinstance(table, dict) or not all(isinstance(items, list) for items in table.values()):
             raise ContentError(str(path), 1, f"'{kind}:' maps languages to lists of phrases, e.g. 'en: [i want, help me]'")
-        phrases[kind] = {str(code): tuple(p for p in (fold(str(item)) for item in items) if p) for code, items in table.items()}
+        phrases[kind] = {str(code): tuple(p for p in (letters(str(item)) for item in items) if p) for code, items in table.items()}
     return Intents(phrases)
 
 

@@ -6,61 +6,26 @@ Coordinators write patterns as words, not regular expressions (see the file's he
 "ضرب", ``~drbn*`` a Latin-script word whose consonants start with d-r-b-n (Arabic or Persian typed
 in Latin letters: "yadrabni", "ydrbni" and "yedrebni" all have the consonants y-d-r-b-n),
 ``a|b`` either word, ``{name}`` any item of a named word list, and ``...`` up to a few other words.
-Text and patterns are folded the same way (see :func:`fold`), so accents, harakat, letter variants,
+Text and patterns are folded the same way (:func:`bot.language.fold.tokens`), so accents, harakat, letter variants,
 zero-width joiners, apostrophes, Eastern Arabic digits and repeated letters never matter."""
 
 from __future__ import annotations
 
 import re
-import unicodedata
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 
 from bot.errors import ContentError
+from bot.language.fold import REPEATS, tokens
 from bot.yamlfile import load_yaml
 
 # Kinds in the order that decides when a message matches several ("he beat me, I want to die": suicide).
 KINDS = ("suicide", "medical", "sexual", "child", "violence", "threat", "confined", "forced-marriage")
 DEFAULT_GAP = 3           # "..." in a pattern: at most this many other words
-SCAN_LIMIT = 20_000       # characters of a message that are searched, half at its start and half at its end
-                          # (Telegram and WhatsApp allow 4,096)
 
-_REMOVED = dict.fromkeys(map(ord, "\u200b\u200e\u200f\u2060\ufeff\u061c\u202a\u202b\u202c\u202d\u202e"
-                                  "\u2066\u2067\u2068\u2069\u0640\u0621'\u2019\u2018\u02bc\u02bb`\u00b4\u2032\u02b9\u201b\uff07"))
-_SPACED = dict.fromkeys(map(ord, "\u200c\u200d"), " ")   # Persian half-space: like a space
-_LETTERS = str.maketrans({
-    "\u06cc": "\u064a", "\u0649": "\u064a", "\u06d0": "\u064a", "\u06cd": "\u064a",   # ی ى ې ۍ -> ي
-    "\u06a9": "\u0643",                                                               # ک -> ك
-    "\u0629": "\u0647", "\u06d5": "\u0647", "\u06c1": "\u0647",                       # ة ە ہ -> ه
-    "\u0671": "\u0627",                                                               # ٱ -> ا
-    "\u06ab": "\u06af", "\u067c": "\u062a", "\u0689": "\u062f", "\u0693": "\u0631",   # ګ->گ ټ->ت ډ->د ړ->ر
-    "\u06bc": "\u0646", "\u069a": "\u0634", "\u0696": "\u0698",                       # ڼ->ن ښ->ش ږ->ژ
-    **{chr(0x0660 + d): str(d) for d in range(10)}, **{chr(0x06f0 + d): str(d) for d in range(10)},
-})
-_JOINED_PREFIXES = frozenset({"مي", "نمي"})  # Persian "می زند" = "می‌زند" = "میزند"
 _ARABIZI = str.maketrans({"2": "", "3": "", "5": "kh", "6": "t", "7": "h", "8": "gh", "9": "q"})
 _VOWELS = re.compile(r"[aeiou]+")
 _LATIN = re.compile(r"[a-z]")
-_REPEATS = re.compile(r"([^\W\d_])\1+")
-_WORD = re.compile(r"\w+")
-
-
-def tokens(text: str) -> list[str]:
-    """Her words, folded: NFKC, case, accents and harakat, tatweel and hamza, Arabic and Persian letter
-    variants, zero-width characters, apostrophes, Eastern digits and repeated letters do not matter."""
-    if len(text) > SCAN_LIMIT:  # the start and the end: where she says what happened
-        text = text[:SCAN_LIMIT // 2] + " " + text[-SCAN_LIMIT // 2:]
-    text = unicodedata.normalize("NFKC", text).translate(_SPACED).translate(_REMOVED).casefold()
-    decomposed = unicodedata.normalize("NFKD", text)
-    text = unicodedata.normalize("NFC", "".join(c for c in decomposed if not unicodedata.combining(c))).translate(_LETTERS)
-    words = [_REPEATS.sub(r"\1", word) for word in _WORD.findall(text.replace("_", " "))]
-    joined: list[str] = []
-    for word in words:
-        if joined and joined[-1] in _JOINED_PREFIXES:
-            joined[-1] += word
-        else:
-            joined.append(word)
-    return joined
 
 
 def skeleton(word: str) -> str:
@@ -68,7 +33,7 @@ def skeleton(word: str) -> str:
     typed in Latin letters are compared, whatever vowels she chose."""
     if not _LATIN.search(word):
         return word
-    return _REPEATS.sub(r"\1", _VOWELS.sub("", word.translate(_ARABIZI)))
+    return REPEATS.sub(r"\1", _VOWELS.sub("", word.translate(_ARABIZI)))
 
 
 class PatternError(ValueError):

@@ -7,7 +7,6 @@ import os
 import pickle
 import re
 import tempfile
-import unicodedata
 from dataclasses import dataclass, field
 from datetime import date
 from functools import lru_cache
@@ -136,13 +135,6 @@ def _compiled_rules(path: str, digest: str) -> Rules:
 def topic_folders(root: Path) -> list[Path]:
     """The topic folders of knowledge/ (not the counsellors' canned replies, nor hidden ones)."""
     return sorted(path for path in root.iterdir() if path.is_dir() and not path.name.startswith((".", "_")) and path.name != REPLIES_DIR)
-
-
-def normalise(text: str) -> str:
-    """Case-fold, drop accents and punctuation: how women type should not matter."""
-    decomposed = unicodedata.normalize("NFKD", text.casefold())
-    stripped = "".join(char for char in decomposed if not unicodedata.combining(char))
-    return " ".join(WORD.findall(unicodedata.normalize("NFC", stripped)))
 
 
 def load_topic(folder: Path) -> Topic:

@@ -17,7 +17,7 @@ from typing import Any
 import yaml
 
 from bot.errors import ContentError
-from bot.knowledge.entries import normalise
+from bot.language.fold import normalise
 
 PLACES_FILE = "places.yaml"
 DAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")

@@ -21,8 +21,8 @@ from pathlib import Path
 import yaml
 
 from bot.contentfiles import read_text
-from bot.knowledge.emergency import tokens
 from bot.errors import ContentError
+from bot.language.fold import tokens
 from bot.yamlfile import ContentLoader, parse_yaml
 
 SMALLTALK_FILE = "_smalltalk.yaml"

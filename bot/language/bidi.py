@@ -4,6 +4,9 @@ from __future__ import annotations
 
 import re
 
+from bot.language.i18n import is_rtl
+from bot.messages import Button, Outgoing
+
 LRI, PDI = "\u2066", "\u2069"  # left-to-right isolate ... pop directional isolate
 
 _LATIN = "A-Za-z0-9\u00c0-\u024f"
@@ -22,3 +25,11 @@ def isolate_ltr(text: str) -> str:
     if LRI in text:
         return text
     return LTR_RUN.sub(lambda match: f"{LRI}{match.group(0)}{PDI}", text)
+
+
+def outgoing(recipient: str, text: str, buttons: tuple[Button, ...] | list[Button], key: str | None, language: str) -> Outgoing:
+    """A reply in ``language``; right-to-left text gets its Latin words, numbers and links isolated."""
+    if not is_rtl(language):
+        return Outgoing(recipient, text, tuple(buttons), key, False)
+    isolated = tuple(Button(isolate_ltr(button.label), button.payload) for button in buttons)
+    return Outgoing(recipient, isolate_ltr(text), isolated, key, True)

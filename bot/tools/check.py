@@ -26,8 +26,9 @@ from bot.knowledge.smalltalk import SMALLTALK_FILE, fold, load_smalltalk
 from bot.knowledge.smalltalk import problems as smalltalk_problems
 from bot.knowledge.entries import (
     EMERGENCY_FILE, ENTRY_FILE, HUMAN_FILE, OFFTOPIC_FILE, REPLIES_DIR, TOPIC_FILE, Answer,
-    emergency_rules, load_answer, load_examples, load_topic, normalise, read_front_matter, topic_folders,
+    emergency_rules, load_answer, load_examples, load_topic, read_front_matter, topic_folders,
 )
+from bot.language.fold import normalise
 from bot.yamlfile import LOADER
 
 LINK = re.compile(r"\b(?:https?|ftp)://[^\s)\]>\"']+")

@@ -10,7 +10,7 @@ from datetime import datetime
 from sqlalchemy import func, select
 
 from bot.knowledge.embedder import Embedder
-from bot.knowledge.entries import normalise
+from bot.language.fold import normalise
 from bot.storage import Store, tallies
 from bot.storage.cases import ACTIVE, CLOSED, OPEN, WAITING
 from bot.storage.models import Feedback, MessageLog, Unanswered, User

@@ -14,7 +14,7 @@ from typing import Any
 # deprecation warning on every RetryAfter; must be set before the library reads it.
 os.environ.setdefault("PTB_TIMEDELTA", "true")
 
-from telegram import BotCommand, LinkPreviewOptions, Message, Update  # noqa: E402
+from telegram import Bot, BotCommand, LinkPreviewOptions, Message, Update  # noqa: E402
 from telegram.constants import ChatMemberStatus, ChatType, ParseMode
 from telegram.error import BadRequest, Forbidden, NetworkError, RetryAfter, TelegramError
 from telegram.ext import AIORateLimiter, Application, CallbackQueryHandler, ChatMemberHandler, ContextTypes, MessageHandler, filters
@@ -25,6 +25,7 @@ from bot.channels.telegram.render import keyboard, split, to_html
 from bot.channels.telegram.updates import TelegramUpdates
 from bot.core.conversation import Conversation
 from bot.messages import DESK, Incoming, Kind, Outgoing
+from bot.desk.desk import Desk
 from bot.desk.outbox import Outbox
 
 log = logging.getLogger(__name__)
@@ -46,7 +47,7 @@ class TelegramChannel:
         self.conversation = conversation
         self.store = conversation.store
         self.desk_chat_id = desk_chat_id
-        self._long_payloads: dict[str, str] = {}
+        self.long_payloads: dict[str, str] = {}
         self._chats: weakref.WeakValueDictionary[int, asyncio.Lock] = weakref.WeakValueDictionary()
         limiter = AIORateLimiter(max_retries=3) if telegram_limits else AIORateLimiter(overall_max_rate=0, group_max_rate=0, max_retries=3)
         builder = (Application.builder().token(token).rate_limiter(limiter).concurrent_updates(concurrent_updates)
@@ -55,7 +56,7 @@ class TelegramChannel:
         if api_url:
             builder = builder.base_url(api_url).base_file_url(api_url.replace("/bot", "/file/bot"))
         self.application = builder.build()
-        self.desk = TelegramDesk(self)
+        self.desk = TelegramDesk(self, Desk(conversation), self.store)
         conversation.queue_replies(CHANNEL)  # every reply is stored with her message, then sent by the outbox
         # Her replies and the desk have an outbox each: the desk group's rate limit never holds up her answers.
         self.outbox = Outbox(self.store, (CHANNEL,), self.desk.deliver, concurrency=concurrent_updates)
@@ -101,7 +102,7 @@ class TelegramChannel:
             return
         if query.message is not None and isinstance(query.message, Message):
             await _quietly(query.edit_message_reply_markup(reply_markup=None))  # a used keyboard goes away
-        payload = self._long_payloads.get(query.data or "", query.data or "")
+        payload = self.long_payloads.get(query.data or "", query.data or "")
         await self.process(chat.id, Incoming(CHANNEL, str(chat.id), f"cb:{query.id}", Kind.BUTTON, payload=payload,
                                              language_hint=query.from_user.language_code if query.from_user else None))
 
@@ -158,7 +159,7 @@ class TelegramChannel:
         for reply in replies:
             parts = split(reply.text)
             for index, part in enumerate(parts):
-                markup = keyboard(reply.buttons, self._long_payloads) if index == len(parts) - 1 else None
+                markup = keyboard(reply.buttons, self.long_payloads) if index == len(parts) - 1 else None
                 if await self.send(chat_id, part, markup) is None:
                     return
 
@@ -182,6 +183,10 @@ class TelegramChannel:
             await asyncio.sleep(pause)
         log.error("giving up sending a message after %d attempts", len(BACKOFF) + 1)
         return None
+
+    @property
+    def bot(self) -> Bot:
+        return self.application.bot
 
     async def send_once(self, chat_id: int, html: str, plain: str, markup: object | None, **options: Any) -> int:
         """One sendMessage, as plain text when Telegram refuses the HTML; Telegram's other errors

@@ -6,9 +6,9 @@ import asyncio
 import html
 import logging
 from collections.abc import Awaitable, Callable, Hashable
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol
 
-from telegram import CallbackQuery, Message, Update
+from telegram import Bot, CallbackQuery, Message, Update
 from telegram.constants import ParseMode
 from telegram.error import BadRequest, Forbidden, NetworkError, RetryAfter
 from telegram.ext import ContextTypes
@@ -17,10 +17,8 @@ from bot.channels.telegram.render import keyboard, split, to_html
 from bot.config import Counsellor
 from bot.desk.desk import Desk, DeskMessage
 from bot.messages import DESK, Button, Kind, Outgoing
+from bot.storage import Store
 from bot.storage.cases import CaseRow, OutboxItem
-
-if TYPE_CHECKING:
-    from bot.channels.telegram.channel import TelegramChannel
 
 log = logging.getLogger(__name__)
 
@@ -34,19 +32,35 @@ class TopicUnavailable(Exception):
     """Telegram would not make a case's topic: the desk is no forum, or the bot may not manage topics."""
 
 
+class Sender(Protocol):
+    """What the desk needs of the Telegram channel: its bot, the desk chat, the chats that blocked the bot,
+    the long button payloads, and sending or clearing one message (with the channel's retries)."""
+
+    desk_chat_id: int | None
+    blocked: set[str]
+    long_payloads: dict[str, str]
+
+    @property
+    def bot(self) -> Bot: ...
+
+    async def send_once(self, chat_id: int, html: str, plain: str, markup: object | None, **options: Any) -> int: ...
+
+    async def clear(self, chat_id: int) -> None: ...
+
+
 class TelegramDesk:
     """Counsellors' updates in the desk chat become DeskMessages; outbox items become Bot API calls
     (to her chat, or into the case's topic, which is made on its first message)."""
 
-    def __init__(self, channel: TelegramChannel) -> None:
+    def __init__(self, channel: Sender, desk: Desk, store: Store) -> None:
         self.channel = channel
-        self.store = channel.store
-        self.core = Desk(channel.conversation)
+        self.store = store
+        self.core = desk
         self._progress: dict[Hashable, int] = {}  # outbox item id (or answer) -> steps done: a retry resumes after them
 
     @property
     def counsellors(self) -> list[Counsellor]:
-        return self.channel.conversation.config.settings.desk.counsellors
+        return self.core.settings.desk.counsellors
 
     # Updates from the desk chat --------------------------------------------------------------
 
@@ -68,7 +82,7 @@ class TelegramDesk:
         message = query.message
         thread = message.message_thread_id if isinstance(message, Message) and message.is_topic_message else None
         data = query.data or ""
-        payload = self.channel._long_payloads.get(data, data)
+        payload = self.channel.long_payloads.get(data, data)
         pressed = DeskMessage(self._name(query.from_user.id), f"cb:{query.id}", await self._case_of(thread), Kind.BUTTON, payload=payload)
         await self._handle(pressed, thread)
 
@@ -196,7 +210,7 @@ class TelegramDesk:
     def _card_replaced_steps(self, body: dict[str, Any]) -> list[Step]:
         """She asked to be forgotten: each message of her case's card becomes "deleted at her request",
         without its buttons (editMessageText)."""
-        bot, chat_id, text = self.channel.application.bot, self._chat_id(), body.get("card_text", "")
+        bot, chat_id, text = self.channel.bot, self._chat_id(), body.get("card_text", "")
 
         def edit(message_id: int) -> Step:
             async def step() -> None:
@@ -208,7 +222,7 @@ class TelegramDesk:
 
     def _topic_closed_steps(self, thread: int, body: dict[str, Any]) -> list[Step]:
         """... and her case's topic is closed (closeForumTopic), after the notice."""
-        bot, chat_id = self.channel.application.bot, self._chat_id()
+        bot, chat_id = self.channel.bot, self._chat_id()
 
         async def close() -> None:
             await _unless_refused(bot.close_forum_topic(chat_id, thread, rate_limit_args=RATE_RETRIES), "close a topic")
@@ -221,7 +235,7 @@ class TelegramDesk:
             return int(case.desk_thread)
         name = str(body.get("title") or f"#{case.id}")[:TOPIC_NAME_LIMIT]
         try:
-            topic = await self.channel.application.bot.create_forum_topic(self._chat_id(), name, rate_limit_args=RATE_RETRIES)
+            topic = await self.channel.bot.create_forum_topic(self._chat_id(), name, rate_limit_args=RATE_RETRIES)
         except BadRequest as error:
             raise TopicUnavailable(error.message) from error
         await self.store.set_desk_thread(case.id, str(topic.message_thread_id))
@@ -237,7 +251,7 @@ class TelegramDesk:
 
         def step(part: str, last: bool) -> Step:
             async def send() -> None:
-                markup = keyboard(buttons, self.channel._long_payloads) if last else None
+                markup = keyboard(buttons, self.channel.long_payloads) if last else None
                 sent = await self.channel.send_once(chat_id, to_html(part) + (suffix if last else ""), part, markup, **options)
                 await self._remember(remember, sent)
                 if card is not None:
@@ -250,7 +264,7 @@ class TelegramDesk:
                    remember: tuple[str, str] | None = None, drop_caption: bool = False) -> Step:
         """copyMessage: a copy carries no "forwarded from" line, so nobody's account shows.
         ``drop_caption``: the copy goes without the original's caption (an empty one replaces it)."""
-        bot = self.channel.application.bot
+        bot = self.channel.bot
         options: dict[str, Any] = {"rate_limit_args": RATE_RETRIES, **({"message_thread_id": thread} if thread else {})}
         if drop_caption:
             options["caption"] = ""
