@@ -7,9 +7,9 @@ from contextlib import asynccontextmanager
 from pathlib import Path
 
 from bot.config import Config
-from bot.core.content import Content
-from bot.core.conversation import Conversation
-from bot.core.reloader import ContentWatcher
+from bot.core import Content
+from bot.core import Conversation
+from bot.core import ContentWatcher
 from bot.storage import Store
 
 

@@ -175,7 +175,7 @@ async def _run(args: argparse.Namespace, config: Config) -> int:
 
 async def _chat(args: argparse.Namespace, config: Config) -> int:
     from bot.app import open_conversation
-    from bot.channels.terminal import Terminal
+    from bot.channels import Terminal
 
     async with open_conversation(config, args.db) as conversation:
         terminal = Terminal(conversation, sys.stdout, language_hint=args.lang, reorder_rtl=args.reorder_rtl)
@@ -188,7 +188,7 @@ async def _chat(args: argparse.Namespace, config: Config) -> int:
 
 async def _telegram(args: argparse.Namespace, config: Config) -> int:
     from bot.app import open_conversation
-    from bot.channels.telegram.run import run
+    from bot.channels.telegram import run
 
     if not config.env.telegram_token:
         raise ConfigError("TELEGRAM_TOKEN", "is missing: set it in the environment (the token @BotFather gave you)")
@@ -228,7 +228,7 @@ def _check_port_free(host: str, port: int) -> None:
 
 async def _db(args: argparse.Namespace, config: Config) -> int:
     from bot.storage import Store
-    from bot.storage.migrate import current_revision
+    from bot.storage import current_revision
 
     store = await Store.open(config.database_url(args.db))
     try:
@@ -244,10 +244,10 @@ async def _db(args: argparse.Namespace, config: Config) -> int:
 
 
 def _check(config: Config) -> int:
-    from bot.tools.check import check
-    from bot.core.content import shared_embedder
+    from bot.tools import check
+    from bot.core import shared_embedder
 
-    findings = check(config)
+    findings = check.check(config)
     for finding in findings:
         print(finding)
     errors = sum(finding.level == "error" for finding in findings)
@@ -281,7 +281,7 @@ def _i18n(args: argparse.Namespace, config: Config) -> int:
 
 def _stats(config: Config) -> int:
     from bot.tools import stats
-    from bot.core.content import Content
+    from bot.core import Content
 
     print(stats.render(*stats.collect(config, Content.load(config))))
     return 0
@@ -289,7 +289,7 @@ def _stats(config: Config) -> int:
 
 async def _report(args: argparse.Namespace, config: Config) -> int:
     from bot.tools import report
-    from bot.core.content import shared_embedder
+    from bot.core import shared_embedder
 
     store = await _open_existing(config, args.db)
     try:
@@ -306,8 +306,8 @@ async def _report(args: argparse.Namespace, config: Config) -> int:
 def _ask(args: argparse.Namespace, config: Config) -> int:
     import json
 
-    from bot.tools.ask import explain
-    from bot.core.content import Content
+    from bot.tools import ask
+    from bot.core import Content
 
     content = Content.load(config)
     if args.question is None and not args.json:
@@ -315,7 +315,7 @@ def _ask(args: argparse.Namespace, config: Config) -> int:
         return 2
     questions = [args.question] if args.question is not None else (line.rstrip("\n") for line in sys.stdin)
     for question in questions:
-        result = explain(content, config.settings, question, args.lang)
+        result = ask.explain(content, config.settings, question, args.lang)
         if args.json:
             print(json.dumps(result, ensure_ascii=False), flush=True)
         else:
@@ -328,7 +328,7 @@ async def _export(args: argparse.Namespace, config: Config) -> int:
     from zoneinfo import ZoneInfo
 
     from bot.tools import export
-    from bot.flows.model import load_flows
+    from bot.flows import load_flows
 
     kind, zone = EXPORTS[args.what][0], ZoneInfo(config.settings.desk.office_hours.time_zone)
     store = await _open_existing(config, args.db)
@@ -359,7 +359,7 @@ async def _open_existing(config: Config, db_file: str | None):  # noqa: ANN202 -
 
     from bot.errors import StorageError
     from bot.storage import Store
-    from bot.storage.engine import is_sqlite
+    from bot.storage import is_sqlite
 
     url = config.database_url(db_file)
     database = make_url(url).database if is_sqlite(url) else None

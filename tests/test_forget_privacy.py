@@ -22,8 +22,8 @@ from bot.messages import DESK
 from bot.storage import Store, repository
 from bot.storage.models import Case, Unanswered
 from tests.conftest import Chat
-from tests.test_desk import sent as delivered
-from tests.test_telegram_desk import DESK_CHAT, FIRST_TOPIC, HER, DeskBot, catalog, desk  # noqa: F401 - the fixture
+from tests.desk.test_desk import sent as delivered
+from tests.channels.telegram.test_desk import DESK_CHAT, FIRST_TOPIC, HER, DeskBot, catalog, desk  # noqa: F401 - the fixture
 
 HER_REF = "730555123498"  # her chat id on the channel
 NAME, FIRST_NAME = "Zeynep Kaplanoglu", "Zeynep"

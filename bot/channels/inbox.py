@@ -16,7 +16,7 @@ from collections import deque
 from collections.abc import Awaitable, Callable
 
 from bot.storage import Store
-from bot.storage.inbox import GIVE_UP, InboxItem
+from bot.storage import GIVE_UP, InboxItem
 
 log = logging.getLogger(__name__)
 

@@ -11,11 +11,11 @@ import uuid
 from dataclasses import dataclass, field
 from typing import IO, Any
 
-from bot.core.conversation import Conversation
-from bot.desk.desk import Desk, DeskMessage
+from bot.core import Conversation
+from bot.desk import Desk, DeskMessage
 from bot.messages import DESK, Button, Incoming, Kind, Outgoing
-from bot.desk.outbox import Outbox
-from bot.storage.cases import OutboxItem
+from bot.desk import Outbox
+from bot.storage import OutboxItem
 
 CHANNEL = "terminal"
 DEFAULT_USER = "local"

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from bot.core import handoff, menus
 from bot.core.turn import Turn
-from bot.knowledge.retrieval import HUMAN, Decision, decide
+from bot.knowledge import HUMAN, Decision, decide
 from bot.messages import Button
 
 MISSES = "misses"       # questions in a row the bot could not answer

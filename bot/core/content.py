@@ -7,15 +7,15 @@ from functools import lru_cache
 
 from bot.config import Config
 from bot.contentfiles import check_readable
-from bot.knowledge.embedder import Embedder, load_embedder
-from bot.flows.model import Flow, load_flows
-from bot.language.i18n import Catalogs
-from bot.flows.intents import Intents, load_intents
-from bot.knowledge.entries import KnowledgeBase
-from bot.language.detection import LanguageDetector
-from bot.knowledge.places import PLACES_FILE, Places, load_places
-from bot.desk.replies import Replies, load_replies
-from bot.knowledge.retrieval import Retriever
+from bot.knowledge import Embedder, load_embedder
+from bot.flows import Flow, load_flows
+from bot.language import Catalogs
+from bot.flows import Intents, load_intents
+from bot.knowledge import KnowledgeBase
+from bot.language import LanguageDetector
+from bot.knowledge import PLACES_FILE, Places, load_places
+from bot.desk import Replies, load_replies
+from bot.knowledge import Retriever
 
 
 @dataclass(frozen=True)

@@ -10,11 +10,11 @@ from bot.config import Config
 from bot.core.content import Content
 from bot.messages import Incoming, Kind, Outgoing
 from bot.core.reloader import ContentWatcher
-from bot.knowledge.retrieval import evidence_in_thread
+from bot.knowledge import evidence_in_thread
 from bot.core.router import STAGES, offer_language
 from bot.storage import Store, UserSession
 from bot.core.turn import Turn
-from bot.language.bidi import outgoing
+from bot.language import outgoing
 
 log = logging.getLogger(__name__)
 

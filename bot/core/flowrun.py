@@ -8,12 +8,12 @@ from typing import Any
 
 from bot.core import handoff as desk
 from bot.core import answer, menus, nearby
-from bot.flows.model import Flow, Step, ascii_digits, validate
+from bot.flows import Flow, Step, ascii_digits, validate
 from bot.messages import Button, Kind
-from bot.knowledge.places import geo_area
-from bot.knowledge.retrieval import decide
+from bot.knowledge import geo_area
+from bot.knowledge import decide
 from bot.core.turn import Turn
-from bot.flows.typed import typed_choice
+from bot.flows import typed_choice
 
 log = logging.getLogger(__name__)
 

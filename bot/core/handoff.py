@@ -7,12 +7,12 @@ from datetime import UTC, datetime
 from typing import Any
 
 from bot.core import menus
-from bot.desk.case import CASE, desk_recipient, topic_title
-from bot.desk.hours import describe_opening, next_opening
-from bot.language.i18n import native_name
+from bot.desk import CASE, desk_recipient, topic_title
+from bot.desk import describe_opening, next_opening
+from bot.language import native_name
 from bot.messages import DESK, Kind
 from bot.redact import Hidden, hide_contact_details
-from bot.storage.cases import ACTIVE, CLOSED, WAITING, CaseRow
+from bot.storage import ACTIVE, CLOSED, WAITING, CaseRow
 from bot.core.turn import Turn
 
 TRIGGERS = ("command", "request", "failed", "flow", "emergency")

@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from bot.flows.model import Flow
-from bot.language.i18n import native_name
-from bot.knowledge.entries import Answer, Entry, Topic
+from bot.flows import Flow
+from bot.language import native_name
+from bot.knowledge import Answer, Entry, Topic
 from bot.messages import Button
 from bot.core.turn import Turn
 

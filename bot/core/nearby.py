@@ -6,8 +6,8 @@ from datetime import datetime, time
 
 from babel import dates, numbers
 
-from bot.language.i18n import locale_for
-from bot.knowledge.places import DAYS, Nearby
+from bot.language import locale_for
+from bot.knowledge import DAYS, Nearby
 from bot.core.turn import Turn
 
 # A Monday, to name weekdays through Babel in her language.

@@ -9,15 +9,15 @@ from collections.abc import Awaitable, Callable
 
 from bot.core import answer, flowrun, handoff, menus, nearby
 from bot.core.answer import FAILED_HANDOFF, MISSES, NONE_OF_THESE, fallback
-from bot.flows.model import Step
-from bot.language.i18n import native_name
-from bot.flows.intents import wanted_flow
+from bot.flows import Step
+from bot.language import native_name
+from bot.flows import wanted_flow
 from bot.messages import Kind, Outgoing
-from bot.knowledge.places import geo_area
-from bot.knowledge.retrieval import evidence_in_thread
-from bot.knowledge.smalltalk import REPLY_KEYS
+from bot.knowledge import geo_area
+from bot.knowledge import evidence_in_thread
+from bot.knowledge import REPLY_KEYS
 from bot.core.turn import Turn
-from bot.flows.typed import typed_choice
+from bot.flows import typed_choice
 
 Stage = Callable[[Turn], Awaitable[bool]]
 

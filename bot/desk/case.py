@@ -7,9 +7,9 @@ from collections.abc import Mapping
 from typing import Protocol
 
 from bot.desk.replies import Replies
-from bot.flows.model import Flow
-from bot.knowledge.entries import KnowledgeBase
-from bot.language.i18n import Catalogs
+from bot.flows import Flow
+from bot.knowledge import KnowledgeBase
+from bot.language import Catalogs
 
 CASE = "case"  # her state: {"id", "status" (waiting | active), "counsellor"}
 

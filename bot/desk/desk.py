@@ -12,12 +12,12 @@ from datetime import UTC, datetime, timedelta
 
 from bot.config import Config, Counsellor, Settings
 from bot.desk.case import CASE, DeskContent, desk_recipient, topic_title
-from bot.language.i18n import native_name
+from bot.language import native_name
 from bot.messages import DESK, Button, Kind, Outgoing
 from bot.desk.replies import Replies
 from bot.storage import Store, UserSession
-from bot.storage.cases import ACTIVE, CLOSED, NOT_CLOSED, OPEN, WAITING, CaseRow
-from bot.language.bidi import outgoing
+from bot.storage import ACTIVE, CLOSED, NOT_CLOSED, OPEN, WAITING, CaseRow
+from bot.language import outgoing
 
 log = logging.getLogger(__name__)
 

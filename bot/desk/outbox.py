@@ -10,7 +10,7 @@ from collections.abc import Awaitable, Callable
 
 from bot.messages import DESK
 from bot.storage import Store
-from bot.storage.cases import OutboxItem
+from bot.storage import OutboxItem
 
 log = logging.getLogger(__name__)
 

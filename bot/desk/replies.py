@@ -7,7 +7,7 @@ from pathlib import Path
 
 from bot.contentfiles import content_files
 from bot.errors import ContentError
-from bot.knowledge.entries import ENTRY_FILE, REPLIES_DIR, read_front_matter
+from bot.knowledge import ENTRY_FILE, REPLIES_DIR, read_front_matter
 
 
 @dataclass(frozen=True)

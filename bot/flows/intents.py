@@ -9,8 +9,8 @@ from pathlib import Path
 from bot.contentfiles import present
 from bot.flows.model import Flow
 from bot.errors import ContentError
-from bot.language.fold import letters
-from bot.knowledge.retrieval import Decision
+from bot.language import letters
+from bot.knowledge import Decision
 from bot.yamlfile import load_yaml
 
 INTENTS_FILE = "_intents.yaml"

@@ -6,7 +6,7 @@ from collections.abc import Sequence
 
 from rapidfuzz.distance import DamerauLevenshtein
 
-from bot.language.fold import normalise
+from bot.language import normalise
 
 MIN_PREFIX = 5  # "second" for "Secondary school": a label's start counts from this many letters
 

@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from bot.errors import ContentError
-from bot.language.fold import REPEATS, tokens
+from bot.language import REPEATS, tokens
 from bot.yamlfile import load_yaml
 
 # Kinds in the order that decides when a message matches several ("he beat me, I want to die": suicide).
@@ -419,28 +419,3 @@ def _line(path: Path, needle: str) -> int | None:
     except (OSError, UnicodeDecodeError):
         return None
     return None
-
-
-def main(argv: list[str] | None = None) -> int:
-    """python -m bot.knowledge.emergency [--file knowledge/_emergency.yaml] TEXT...: what the patterns find."""
-    import argparse
-
-    parser = argparse.ArgumentParser(description=main.__doc__)
-    parser.add_argument("--file", type=Path, default=Path("knowledge/_emergency.yaml"))
-    parser.add_argument("texts", nargs="*", help="messages to try (default: one per line on stdin)")
-    args = parser.parse_args(argv)
-    try:
-        rules = load_rules(args.file)
-    except ContentError as error:
-        print(error)
-        return 2
-    import sys
-
-    for text in args.texts or [line.rstrip("\n") for line in sys.stdin if line.strip()]:
-        found = rules.find(text)
-        print(("EMERGENCY " + ", ".join(f"{m.kind} [{m.language}: {m.pattern} <- {m.words}]" for m in found)) if found else "calm     ", "|", text)
-    return 0
-
-
-if __name__ == "__main__":
-    raise SystemExit(main())

@@ -17,7 +17,7 @@ from typing import Any
 import yaml
 
 from bot.errors import ContentError
-from bot.language.fold import normalise
+from bot.language import normalise
 
 PLACES_FILE = "places.yaml"
 DAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")

@@ -22,7 +22,7 @@ import numpy as np
 from bot.knowledge.classifier import SoftmaxClassifier, Training
 from bot.knowledge.embedder import Embedder, EmbeddingCache
 from bot.knowledge.entries import KnowledgeBase
-from bot.language.fold import normalise
+from bot.language import normalise
 
 
 EVIDENCE_CACHE = 4096  # questions; about 6 MB of vectors at most

@@ -22,7 +22,7 @@ import yaml
 
 from bot.contentfiles import read_text
 from bot.errors import ContentError
-from bot.language.fold import tokens
+from bot.language import tokens
 from bot.yamlfile import ContentLoader, parse_yaml
 
 SMALLTALK_FILE = "_smalltalk.yaml"

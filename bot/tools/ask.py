@@ -5,10 +5,10 @@ from __future__ import annotations
 from typing import Any
 
 from bot.config import Settings
-from bot.core.content import Content
-from bot.knowledge.emergency import detect
-from bot.flows.intents import wanted_flow
-from bot.knowledge.retrieval import Decision, decide
+from bot.core import Content
+from bot.knowledge import detect
+from bot.flows import wanted_flow
+from bot.knowledge import Decision, decide
 
 
 def explain(content: Content, settings: Settings, question: str, language: str | None = None) -> dict[str, Any]:

@@ -9,11 +9,11 @@ from datetime import datetime
 
 from sqlalchemy import func, select
 
-from bot.knowledge.embedder import Embedder
-from bot.language.fold import normalise
+from bot.knowledge import Embedder
+from bot.language import normalise
 from bot.storage import Store, tallies
-from bot.storage.cases import ACTIVE, CLOSED, OPEN, WAITING
-from bot.storage.models import Feedback, MessageLog, Unanswered, User
+from bot.storage import ACTIVE, CLOSED, OPEN, WAITING
+from bot.storage import Feedback, MessageLog, Unanswered, User
 
 SAME_QUESTION = 0.92  # cosine above which two unanswered questions count as one
 

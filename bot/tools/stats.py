@@ -7,7 +7,7 @@ from datetime import date
 
 from bot.tools import catalogs
 from bot.config import Config
-from bot.core.content import Content
+from bot.core import Content
 
 
 @dataclass(frozen=True)

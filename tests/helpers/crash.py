@@ -1,5 +1,5 @@
 """Crash a real `wegwijs telegram --webhook` process with SIGKILL while women write, restart it, and
-check that nothing was lost or sent twice — shared by tests/test_crash.py and bench/crash_bench.py.
+check that nothing was lost or sent twice — shared by tests/channels/telegram/test_crash.py and bench/crash_bench.py.
 
 Telegram's side of a webhook is played here: one sender thread per group of chats POSTs each
 update (in order per chat) until the bot answers 200, retrying after refused connections and

@@ -23,10 +23,10 @@ from bot.channels.telegram.desk import TelegramDesk
 from bot.channels.telegram.http import AiohttpRequest
 from bot.channels.telegram.render import keyboard, split, to_html
 from bot.channels.telegram.updates import TelegramUpdates
-from bot.core.conversation import Conversation
+from bot.core import Conversation
 from bot.messages import DESK, Incoming, Kind, Outgoing
-from bot.desk.desk import Desk
-from bot.desk.outbox import Outbox
+from bot.desk import Desk
+from bot.desk import Outbox
 
 log = logging.getLogger(__name__)
 

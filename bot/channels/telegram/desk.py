@@ -15,10 +15,10 @@ from telegram.ext import ContextTypes
 
 from bot.channels.telegram.render import keyboard, split, to_html
 from bot.config import Counsellor
-from bot.desk.desk import Desk, DeskMessage
+from bot.desk import Desk, DeskMessage
 from bot.messages import DESK, Button, Kind, Outgoing
 from bot.storage import Store
-from bot.storage.cases import CaseRow, OutboxItem
+from bot.storage import CaseRow, OutboxItem
 
 log = logging.getLogger(__name__)
 

@@ -13,7 +13,7 @@ from urllib.parse import urlparse
 
 from bot.channels.telegram.channel import CHANNEL, UPDATES, TelegramChannel
 from bot.config import Config
-from bot.core.conversation import Conversation
+from bot.core import Conversation
 from bot.messages import DESK
 
 log = logging.getLogger(__name__)

@@ -27,7 +27,7 @@ from telegram.error import Conflict, InvalidToken, NetworkError, RetryAfter, Tel
 from telegram.ext import Application
 
 from bot.channels.inbox import Inbox
-from bot.storage.inbox import InboxItem
+from bot.storage import InboxItem
 
 log = logging.getLogger(__name__)
 

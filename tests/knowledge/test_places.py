@@ -11,7 +11,7 @@ from bot.errors import ContentError
 from bot.core.nearby import opening_hours
 from bot.knowledge.places import distance_km, load_places
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 PLACES = load_places(ROOT / "knowledge")
 TOWNS = ("antwerpen", "gent", "brussel", "leuven", "mechelen", "genk")
 KINDS = ("intake", "ligo", "cvo", "ocmw", "vdab", "caw")

@@ -9,7 +9,7 @@ from pathlib import Path
 
 from bot.channels.terminal import parse_json_line
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 
 
 def dutch(key: str) -> str:

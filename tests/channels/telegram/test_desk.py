@@ -25,7 +25,7 @@ from bot.storage import Store, cases
 from bot.language.bidi import outgoing
 from tests.helpers.fake_telegram import BOT, TOKEN, FakeTelegram
 
-DATA = Path(__file__).parent / "data" / "telegram"
+DATA = Path(__file__).resolve().parents[2] / "data" / "telegram"
 DESK_CHAT = -1001847508954  # the forum of the recorded topic messages
 AMAL, LOTTE, OLENA, STRANGER = 1253681278, 7002, 7003, 424242
 HER, HER_NAME, HER_USERNAME, HER_PHONE = 5551234, "Hanane", "hanane_private_87", "+32470123456"

@@ -17,7 +17,7 @@ from bot.config import Config
 from bot.language.i18n import Catalogs, format_datetime, format_number, is_rtl, native_name
 from bot.language.bidi import outgoing
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 LANGUAGES = ["nl", "en", "fr", "ar", "tr", "fa", "ps", "ti", "so", "uk", "ru"]
 
 

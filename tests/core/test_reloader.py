@@ -14,7 +14,7 @@ from bot.storage import Store
 from tests.conftest import Chat
 from tests.helpers import keys
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 
 
 async def settle(chat: Chat, watcher: ContentWatcher) -> None:

@@ -12,7 +12,7 @@ from bot.language.bidi import outgoing
 from tests.conftest import Chat
 from tests.helpers import keys, payloads
 
-DATA = Path(__file__).parent / "data" / "langid"
+DATA = Path(__file__).resolve().parents[1] / "data" / "langid"
 SUPPORTED = ["nl", "en", "fr", "ar", "tr", "fa", "ps", "ti", "so", "uk", "ru"]
 
 

@@ -18,8 +18,8 @@ from bot.messages import Kind
 from bot.storage import Store
 from tests.conftest import Chat, always_open_file
 
-ROOT = Path(__file__).resolve().parent.parent
-SCENARIOS = sorted((Path(__file__).parent / "scenarios").glob("*.yaml"))
+ROOT = Path(__file__).resolve().parents[2]
+SCENARIOS = sorted((Path(__file__).resolve().parents[1] / "scenarios").glob("*.yaml"))
 INVISIBLE = str.maketrans("", "", "\u2066\u2067\u2068\u2069")
 
 
@@ -86,7 +86,7 @@ async def test_scenario_through_conversation(path: Path, db_url: str, content, c
 
 
 def run_chat(db: Path, lines: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    """Her replies (what goes to the desk is tested in tests/test_desk.py)."""
+    """Her replies (what goes to the desk is tested in tests/desk/test_desk.py)."""
     stdin = "".join(json.dumps(line, ensure_ascii=False) + "\n" for line in lines)
     config = always_open_file(db.parent)
     result = subprocess.run([sys.executable, "-m", "bot", "--config", str(config), "chat", "--json", "--db", str(db)], input=stdin,

@@ -25,7 +25,7 @@ from bot.messages import Button
 from bot.storage import Store
 from tests.helpers.fake_telegram import TOKEN, FakeTelegram
 
-DATA = Path(__file__).parent / "data" / "telegram"
+DATA = Path(__file__).resolve().parents[2] / "data" / "telegram"
 SECRET = "wegwijs-test-secret"
 
 

@@ -18,7 +18,7 @@ from bot.flows.typed import typed_choice
 from tests.conftest import Chat
 from tests.helpers import keys, payloads
 
-BLIND = Path(__file__).parent / "data" / "eval_blind"
+BLIND = Path(__file__).resolve().parents[1] / "data" / "eval_blind"
 
 
 @pytest.mark.parametrize("text, expected", [

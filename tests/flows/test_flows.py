@@ -11,7 +11,7 @@ import pytest
 from bot.errors import ContentError
 from bot.flows.model import load_flow, validate
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 
 
 def flow(tmp_path: Path, steps: str) -> Path:

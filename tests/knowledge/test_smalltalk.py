@@ -22,8 +22,8 @@ from bot.storage import Store
 from bot.language.bidi import outgoing
 from tests.conftest import ROOT, Chat, always_open
 from tests.helpers import keys, payloads
-from tests.test_broken_content import copy_project
-from tests.test_desk import desk, say, sent  # noqa: F401 (the desk fixture)
+from tests.core.test_broken_content import copy_project
+from tests.desk.test_desk import desk, say, sent  # noqa: F401 (the desk fixture)
 
 # language -> kind -> what women send (caps, no accents, repeated letters, emoji, typos, Latin-script Arabic...)
 EXAMPLES: dict[str, dict[str, list[str]]] = {

@@ -14,7 +14,7 @@ import yaml
 from bot.core.content import Content
 from bot.knowledge.retrieval import Retriever
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 EVAL = [item for path in sorted((ROOT / "tests" / "data" / "eval").glob("*.yaml"))
         for item in yaml.safe_load(path.read_text(encoding="utf-8")) or []]
 

@@ -16,7 +16,7 @@ from bot.storage import Store
 from bot.storage.repository import now
 from tests.conftest import Chat
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 
 
 async def test_report_groups_questions_that_mean_the_same(chat: Chat, store: Store, content) -> None:

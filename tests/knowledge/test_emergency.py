@@ -28,7 +28,7 @@ from bot.storage import Store
 from bot.storage.models import Case
 from tests.conftest import ROOT, Chat
 from tests.helpers import keys, payloads
-from tests.test_desk import cases, say, sent
+from tests.desk.test_desk import cases, say, sent
 
 DATA = ROOT / "tests/data/emergency"
 BRUSSELS = ZoneInfo("Europe/Brussels")

@@ -9,7 +9,7 @@ import pytest
 from bot.errors import ContentError
 from bot.desk.replies import load_replies
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 LANGUAGES = ["nl", "en", "fr", "ar", "tr", "fa", "ps", "ti", "so", "uk", "ru"]
 
 

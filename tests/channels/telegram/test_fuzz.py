@@ -29,7 +29,7 @@ from bot.core.conversation import Conversation
 from bot.storage import Store
 from tests.helpers.fake_telegram import TOKEN, FakeTelegram
 
-DATA = Path(__file__).parent / "data" / "telegram"
+DATA = Path(__file__).resolve().parents[2] / "data" / "telegram"
 SECRET = "fuzz-secret"
 MARK = "Zq9Fuzzmark"  # in every fuzzed text: must never appear in a log line
 RECORDED = [json.loads(path.read_text(encoding="utf-8")) for path in sorted(DATA.glob("update_*.json"))
