@@ -16,7 +16,7 @@ from bot.storage.cases import outbox_row
 from bot.storage.engine import create_engine
 from bot.storage.migrate import current_revision, upgrade
 from bot.storage.models import Case, Outbox, User
-from bot.storage.repository import now
+from bot.storage.session import now
 
 
 async def test_open_creates_schema_at_head(store: Store) -> None:

@@ -13,7 +13,7 @@ from bot.desk.desk import Desk, DeskMessage
 from bot.messages import Kind
 from bot.tools.report import answers_by_topic_and_language, desk_summary, feedback_counts, group, render, render_desk, unanswered
 from bot.storage import Store
-from bot.storage.repository import now
+from bot.storage.session import now
 from tests.conftest import Chat
 
 ROOT = Path(__file__).resolve().parents[2]
