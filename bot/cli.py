@@ -26,25 +26,22 @@ EXPORTS = {  # what `wegwijs export` can write: the record kind each stands for,
 }
 
 
-class _Commands(argparse._SubParsersAction):  # type: ignore[type-arg]
-    """Every subcommand (also `db upgrade`) takes --config after its name, as before it."""
-
-    def add_parser(self, name: str, **kwargs: object) -> argparse.ArgumentParser:
-        parser = super().add_parser(name, **kwargs)  # type: ignore[arg-type]
-        parser.register("action", "parsers", _Commands)
-        parser.add_argument("--config", default=argparse.SUPPRESS, help=CONFIG_HELP)
-        return parser
+def _common() -> argparse.ArgumentParser:
+    """What every subcommand (also `db upgrade`) takes after its name, as before it: --config."""
+    common = argparse.ArgumentParser(add_help=False)
+    common.add_argument("--config", default=argparse.SUPPRESS, help=CONFIG_HELP)
+    return common
 
 
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="wegwijs", description="Wegwijs: a multilingual chatbot for newcomer women in Flanders.")
-    parser.register("action", "parsers", _Commands)
     parser.add_argument("--version", action="version", version=f"wegwijs {_version()}")
     parser.add_argument("--config", help=CONFIG_HELP)
     parser.add_argument("-v", "--verbose", action="count", default=0, help="log more (-v info, -vv debug) to stderr")
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    common = [_common()]
 
-    chat = commands.add_parser("chat", help="chat with the bot in this terminal (SQLite by default, no token)")
+    chat = commands.add_parser("chat", parents=common, help="chat with the bot in this terminal (SQLite by default, no token)")
     _db_option(chat)
     chat.add_argument("--json", action="store_true", help="read JSON lines on stdin, write JSON lines on stdout")
     chat.add_argument("--user", default="local", help="who you are in the interactive chat (default: local)")
@@ -52,22 +49,22 @@ def build_parser() -> argparse.ArgumentParser:
     chat.add_argument("--reorder-rtl", action="store_true",
                       help="reorder Arabic, Persian and Pashto for terminals that do not support right-to-left text (xterm, tmux)")
 
-    telegram = commands.add_parser("telegram", help="run the bot on Telegram (token in $TELEGRAM_TOKEN)")
+    telegram = commands.add_parser("telegram", parents=common, help="run the bot on Telegram (token in $TELEGRAM_TOKEN)")
     _db_option(telegram)
     telegram.add_argument("--webhook", metavar="URL", help="receive updates at this public https URL (behind a reverse proxy) instead of long polling")
     telegram.add_argument("--listen", default="127.0.0.1", help="address the webhook server listens on (default 127.0.0.1)")
     telegram.add_argument("--port", type=int, default=8443, help="port the webhook server listens on (default 8443)")
 
-    db = commands.add_parser("db", help="database maintenance")
+    db = commands.add_parser("db", parents=common, help="database maintenance")
     db_commands = db.add_subparsers(dest="db_command", required=True, metavar="ACTION")
-    _db_option(db_commands.add_parser("upgrade", help="create or upgrade the schema (the bot also does it on start)"))
-    _db_option(db_commands.add_parser("purge", help="delete data past the retention periods in config.yaml"))
+    _db_option(db_commands.add_parser("upgrade", parents=common, help="create or upgrade the schema (the bot also does it on start)"))
+    _db_option(db_commands.add_parser("purge", parents=common, help="delete data past the retention periods in config.yaml"))
 
-    commands.add_parser("check", help="validate config.yaml and the content files")
-    commands.add_parser("stats", help="translations and reviews per language")
-    _db_option(commands.add_parser("report", help="unanswered questions, unhelpful answers, answers per topic and language, the desk's cases"))
+    commands.add_parser("check", parents=common, help="validate config.yaml and the content files")
+    commands.add_parser("stats", parents=common, help="translations and reviews per language")
+    _db_option(commands.add_parser("report", parents=common, help="unanswered questions, unhelpful answers, answers per topic and language, the desk's cases"))
 
-    export = commands.add_parser("export", help="records stored by flows, e.g. job-shadowing sign-ups")
+    export = commands.add_parser("export", parents=common, help="records stored by flows, e.g. job-shadowing sign-ups")
     export.add_argument("what", nargs="?", choices=list(EXPORTS), help="; ".join(f"{name}: {what}" for name, (_, what) in EXPORTS.items()))
     export.add_argument("--since", type=_date, help="only records from this day on (YYYY-MM-DD, in desk.office_hours.time_zone)")
     export.add_argument("--format", choices=["csv", "json"], default="csv",
@@ -76,12 +73,12 @@ def build_parser() -> argparse.ArgumentParser:
                         help="separate CSV columns with ';', as Excel expects with Belgian, Dutch or French regional settings")
     _db_option(export)
 
-    ask = commands.add_parser("ask", help="what the bot would do with a question (no database needed)")
+    ask = commands.add_parser("ask", parents=common, help="what the bot would do with a question (no database needed)")
     ask.add_argument("question", nargs="?", help="the question; with --json and none given, one question per line on stdin")
     ask.add_argument("--lang", help="her chosen language (default: detected, else the default language)")
     ask.add_argument("--json", action="store_true", help="one JSON object per question")
 
-    i18n = commands.add_parser("i18n", help="translator workflow: extract -> update -> compile (default: all three)")
+    i18n = commands.add_parser("i18n", parents=common, help="translator workflow: extract -> update -> compile (default: all three)")
     i18n.add_argument("step", nargs="?", choices=["extract", "update", "compile", "all"], default="all")
     return parser
 
