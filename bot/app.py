@@ -7,9 +7,7 @@ from contextlib import asynccontextmanager
 from pathlib import Path
 
 from bot.config import Config
-from bot.core import Content
-from bot.core import Conversation
-from bot.core import ContentWatcher
+from bot.core import Content, ContentWatcher, Conversation
 from bot.storage import Store
 
 

@@ -224,8 +224,7 @@ def _check_port_free(host: str, port: int) -> None:
 
 
 async def _db(args: argparse.Namespace, config: Config) -> int:
-    from bot.storage import Store
-    from bot.storage import current_revision
+    from bot.storage import Store, current_revision
 
     store = await Store.open(config.database_url(args.db))
     try:
@@ -241,8 +240,8 @@ async def _db(args: argparse.Namespace, config: Config) -> int:
 
 
 def _check(config: Config) -> int:
-    from bot.tools import check
     from bot.core import shared_embedder
+    from bot.tools import check
 
     findings = check.check(config)
     for finding in findings:
@@ -277,16 +276,16 @@ def _i18n(args: argparse.Namespace, config: Config) -> int:
 
 
 def _stats(config: Config) -> int:
-    from bot.tools import stats
     from bot.core import Content
+    from bot.tools import stats
 
     print(stats.render(*stats.collect(config, Content.load(config))))
     return 0
 
 
 async def _report(args: argparse.Namespace, config: Config) -> int:
-    from bot.tools import report
     from bot.core import shared_embedder
+    from bot.tools import report
 
     store = await _open_existing(config, args.db)
     try:
@@ -303,8 +302,8 @@ async def _report(args: argparse.Namespace, config: Config) -> int:
 def _ask(args: argparse.Namespace, config: Config) -> int:
     import json
 
-    from bot.tools import ask
     from bot.core import Content
+    from bot.tools import ask
 
     content = Content.load(config)
     if args.question is None and not args.json:
@@ -324,8 +323,8 @@ def _ask(args: argparse.Namespace, config: Config) -> int:
 async def _export(args: argparse.Namespace, config: Config) -> int:
     from zoneinfo import ZoneInfo
 
-    from bot.tools import export
     from bot.flows import load_flows
+    from bot.tools import export
 
     kind, zone = EXPORTS[args.what][0], ZoneInfo(config.settings.desk.office_hours.time_zone)
     store = await _open_existing(config, args.db)
@@ -355,8 +354,7 @@ async def _open_existing(config: Config, db_file: str | None):  # noqa: ANN202 -
     from sqlalchemy.engine import make_url
 
     from bot.errors import StorageError
-    from bot.storage import Store
-    from bot.storage import is_sqlite
+    from bot.storage import Store, is_sqlite
 
     url = config.database_url(db_file)
     database = make_url(url).database if is_sqlite(url) else None

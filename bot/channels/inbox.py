@@ -15,8 +15,7 @@ import logging
 from collections import deque
 from collections.abc import Awaitable, Callable
 
-from bot.storage import Store
-from bot.storage import GIVE_UP, InboxItem
+from bot.storage import GIVE_UP, InboxItem, Store
 
 log = logging.getLogger(__name__)
 

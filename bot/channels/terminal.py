@@ -12,9 +12,8 @@ from dataclasses import dataclass, field
 from typing import IO, Any
 
 from bot.core import Conversation
-from bot.desk import Desk, DeskMessage
+from bot.desk import Desk, DeskMessage, Outbox
 from bot.messages import DESK, Button, Incoming, Kind, Outgoing
-from bot.desk import Outbox
 from bot.storage import OutboxItem
 
 CHANNEL = "terminal"

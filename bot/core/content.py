@@ -7,15 +7,10 @@ from functools import lru_cache
 
 from bot.config import Config
 from bot.contentfiles import check_readable
-from bot.knowledge import Embedder, load_embedder
-from bot.flows import Flow, load_flows
-from bot.language import Catalogs
-from bot.flows import Intents, load_intents
-from bot.knowledge import KnowledgeBase
-from bot.language import LanguageDetector
-from bot.knowledge import PLACES_FILE, Places, load_places
 from bot.desk import Replies, load_replies
-from bot.knowledge import Retriever
+from bot.flows import Flow, Intents, load_flows, load_intents
+from bot.knowledge import PLACES_FILE, Embedder, KnowledgeBase, Places, Retriever, load_embedder, load_places
+from bot.language import Catalogs, LanguageDetector
 
 
 @dataclass(frozen=True)

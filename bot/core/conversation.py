@@ -8,13 +8,13 @@ import unicodedata
 
 from bot.config import Config
 from bot.core.content import Content
-from bot.messages import Incoming, Kind, Outgoing
 from bot.core.reloader import ContentWatcher
-from bot.knowledge import evidence_in_thread
 from bot.core.router import STAGES, offer_language
-from bot.storage import Store, UserSession
 from bot.core.turn import Turn
+from bot.knowledge import evidence_in_thread
 from bot.language import outgoing
+from bot.messages import Incoming, Kind, Outgoing
+from bot.storage import Store, UserSession
 
 log = logging.getLogger(__name__)
 

@@ -6,14 +6,12 @@ import logging
 from dataclasses import replace
 from typing import Any
 
-from bot.core import handoff as desk
 from bot.core import answer, menus, nearby
-from bot.flows import Flow, Step, ascii_digits, validate
-from bot.messages import Button, Kind
-from bot.knowledge import geo_area
-from bot.knowledge import decide
+from bot.core import handoff as desk
 from bot.core.turn import Turn
-from bot.flows import typed_choice
+from bot.flows import Flow, Step, ascii_digits, typed_choice, validate
+from bot.knowledge import decide, geo_area
+from bot.messages import Button, Kind
 
 log = logging.getLogger(__name__)
 

@@ -7,13 +7,12 @@ from datetime import UTC, datetime
 from typing import Any
 
 from bot.core import menus
-from bot.desk import CASE, desk_recipient, topic_title
-from bot.desk import describe_opening, next_opening
+from bot.core.turn import Turn
+from bot.desk import CASE, describe_opening, desk_recipient, next_opening, topic_title
 from bot.language import native_name
 from bot.messages import DESK, Kind
 from bot.redact import Hidden, hide_contact_details
 from bot.storage import ACTIVE, CLOSED, WAITING, CaseRow
-from bot.core.turn import Turn
 
 TRIGGERS = ("command", "request", "failed", "flow", "emergency")
 PRIVATE_COMMANDS = ("forget", "clear")  # still for the bot while a counsellor has her

@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-from bot.flows import Flow
-from bot.language import native_name
-from bot.knowledge import Answer, Entry, Topic
-from bot.messages import Button
 from bot.core.turn import Turn
+from bot.flows import Flow
+from bot.knowledge import Answer, Entry, Topic
+from bot.language import native_name
+from bot.messages import Button
 
 MENU = "cmd:menu"
 HUMAN = "cmd:human"

@@ -6,9 +6,9 @@ from datetime import datetime, time
 
 from babel import dates, numbers
 
-from bot.language import locale_for
-from bot.knowledge import DAYS, Nearby
 from bot.core.turn import Turn
+from bot.knowledge import DAYS, Nearby
+from bot.language import locale_for
 
 # A Monday, to name weekdays through Babel in her language.
 MONDAY = datetime(2024, 1, 1)

@@ -10,8 +10,8 @@ import time
 from pathlib import Path
 
 from bot.config import Config
-from bot.core.content import Content
 from bot.contentfiles import is_content
+from bot.core.content import Content
 from bot.errors import WegwijsError
 
 log = logging.getLogger(__name__)

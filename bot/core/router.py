@@ -1,7 +1,8 @@
 """The router: desk -> safety -> onboarding -> pending -> commands -> small talk -> flows -> other kinds -> buttons -> knowledge -> fallback.
 
 Each stage either handles the message (True) or passes it on. The desk stage comes first: while a
-counsellor has her, what she sends is relayed and the bot stays silent."""
+counsellor has her, what she sends is relayed and the bot stays silent. Her commands and confirmations
+are in core/commands.py, the knowledge answer and the fallback in core/answer.py."""
 
 from __future__ import annotations
 
@@ -9,21 +10,15 @@ from collections.abc import Awaitable, Callable
 
 from bot.core import answer, flowrun, handoff, menus, nearby
 from bot.core.answer import FAILED_HANDOFF, MISSES, NONE_OF_THESE, fallback
-from bot.flows import Step
-from bot.language import native_name
-from bot.flows import wanted_flow
-from bot.messages import Kind, Outgoing
-from bot.knowledge import geo_area
-from bot.knowledge import evidence_in_thread
-from bot.knowledge import REPLY_KEYS
+from bot.core.commands import PENDING, command_of, commands, pending
 from bot.core.turn import Turn
-from bot.flows import typed_choice
+from bot.flows import Step, typed_choice, wanted_flow
+from bot.knowledge import REPLY_KEYS, evidence_in_thread, geo_area
+from bot.language import native_name
+from bot.messages import Kind
 
 Stage = Callable[[Turn], Awaitable[bool]]
 
-PENDING = "pending"
-CLEAR_CHAT = "clear-chat"
-CLEARABLE_CHANNELS = frozenset({"telegram"})  # channels whose app lets the bot delete a chat's messages
 OFFERED = "offered_languages"
 TYPED_LABEL_WORDS = 4  # longer texts are questions, not a button's label typed
 
@@ -31,7 +26,7 @@ TYPED_LABEL_WORDS = 4  # longer texts are questions, not a button's label typed
 async def desk(turn: Turn) -> bool:
     """/bot, and everything she sends while a counsellor has her (relayed; an emergency also gets
     the emergency numbers and makes her case urgent)."""
-    command = _command(turn)
+    command = command_of(turn)
     if command == "bot":
         await handoff.back_to_bot(turn)
         return True
@@ -90,18 +85,6 @@ def offer_language(turn: Turn) -> None:
     turn.send(text.text, menus.Button(name, f"lang:{written}"), key="offer-language", language=text.language)
 
 
-async def commands(turn: Turn) -> bool:
-    name = _command(turn)
-    if name is None:
-        return False
-    handler = COMMANDS.get(name)
-    if handler is None:
-        turn.say("unknown-command", turn.button("button-menu", menus.MENU))
-    else:
-        await handler(turn)
-    return True
-
-
 async def smalltalk(turn: Turn) -> bool:
     """Greetings, thanks, "ok", goodbyes, "how are you", "who are you" (knowledge/_smalltalk.yaml): a
     short reply of its kind with the menu button, never "did you mean" nor an unanswered question.
@@ -143,30 +126,6 @@ async def _question_only(turn: Turn, question: str) -> None:
     for cached in ("written_language", "script_language", "word_language"):  # cached properties of the whole message
         turn.__dict__.pop(cached, None)
     turn.__dict__["evidence"] = await evidence_in_thread(turn.content.retriever, question)
-
-
-async def pending(turn: Turn) -> bool:
-    """Answers to a question the bot asked (for now: confirm /forget)."""
-    waiting = turn.state.pop(PENDING, None)
-    if waiting is not None and _command(turn) == "cancel":
-        turn.say("cancelled")
-        menus.main_menu(turn)
-        return True
-    if waiting == "clear" and turn.incoming.payload in ("clear:yes", "clear:no"):
-        if turn.incoming.payload == "clear:yes":
-            turn.replies.append(Outgoing(turn.incoming.user, "", key=CLEAR_CHAT, action=CLEAR_CHAT))
-        else:
-            turn.say("clear-kept", turn.button("button-menu", menus.MENU))
-        return True
-    if waiting != "forget" or turn.incoming.payload not in ("forget:yes", "forget:no"):
-        return False
-    if turn.incoming.payload == "forget:yes":
-        turn.say("forget-done")
-        await handoff.forgotten(turn)
-        await turn.session.forget()
-    else:
-        turn.say("forget-kept", turn.button("button-menu", menus.MENU))
-    return True
 
 
 async def buttons(turn: Turn) -> bool:
@@ -253,69 +212,6 @@ async def knowledge(turn: Turn) -> bool:
         return True
     return await answer.reply(turn, found)
 
-
-def _command(turn: Turn) -> str | None:
-    payload = turn.incoming.payload or ""
-    if payload.startswith("cmd:"):
-        return payload[4:]
-    if turn.text.startswith("/") and turn.incoming.payload is None:
-        return turn.text[1:].split(maxsplit=1)[0].split("@")[0].lower() if len(turn.text) > 1 else ""
-    return None
-
-
-async def _start(turn: Turn) -> None:
-    menus.main_menu(turn, "welcome-back")
-
-
-async def _menu(turn: Turn) -> None:
-    flowrun.pause(turn)  # the main menu then offers to continue
-    menus.main_menu(turn)
-
-
-async def _help(turn: Turn) -> None:
-    if turn.incoming.channel in CLEARABLE_CHANNELS:  # /clear (this phone) next to /forget (our records)
-        turn.say("help", days=turn.settings.retention.messages_days)
-        turn.say("help-clear", turn.button("button-menu", menus.MENU))
-    else:
-        turn.say("help", turn.button("button-menu", menus.MENU), days=turn.settings.retention.messages_days)
-
-
-async def _language(turn: Turn) -> None:
-    menus.language_menu(turn)
-
-
-async def human(turn: Turn) -> None:
-    """/human: a case at the counsellors' desk (or where she stands in the queue)."""
-    await handoff.request(turn, "command")
-
-
-async def _bot(turn: Turn) -> None:
-    await handoff.back_to_bot(turn)  # no case open: says she is with the bot already
-
-
-async def _cancel(turn: Turn) -> None:
-    turn.say("flow-cancelled" if flowrun.cancel(turn) else "cancel-nothing")
-    menus.main_menu(turn)
-
-
-async def _clear(turn: Turn) -> None:
-    """Delete this chat's messages from her phone (channels that can), after she confirms."""
-    if turn.incoming.channel not in CLEARABLE_CHANNELS:
-        turn.say("clear-unsupported", turn.button("button-menu", menus.MENU))
-        return
-    turn.state[PENDING] = "clear"
-    turn.say("clear-confirm", turn.button("button-clear-yes", "clear:yes"), turn.button("button-no", "clear:no"))
-
-
-async def _forget(turn: Turn) -> None:
-    turn.state[PENDING] = "forget"
-    turn.say("forget-confirm", turn.button("button-forget-yes", "forget:yes"), turn.button("button-forget-no", "forget:no"))
-
-
-COMMANDS: dict[str, Callable[[Turn], Awaitable[None]]] = {
-    "start": _start, "menu": _menu, "help": _help, "language": _language,
-    "human": human, "cancel": _cancel, "forget": _forget, "clear": _clear, "bot": _bot,
-}
 
 STAGES: tuple[Stage, ...] = (desk, safety, onboarding, pending, commands, smalltalk, flows, other_kinds, buttons, empty, knowledge, fallback)
 

@@ -6,11 +6,10 @@ from dataclasses import dataclass, field
 from functools import cached_property
 
 from bot.config import Settings
-from bot.knowledge import Detection, detect
 from bot.core.content import Content
+from bot.knowledge import Detection, Evidence, detect
 from bot.language import outgoing
 from bot.messages import Button, Incoming, Kind, Outgoing
-from bot.knowledge import Evidence
 from bot.storage import UserSession
 
 NOT_TRANSLATED = "note-not-translated"

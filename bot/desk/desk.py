@@ -7,17 +7,15 @@ import asyncio
 import contextlib
 import logging
 from dataclasses import dataclass
-from typing import Protocol
 from datetime import UTC, datetime, timedelta
+from typing import Protocol
 
 from bot.config import Config, Counsellor, Settings
 from bot.desk.case import CASE, DeskContent, desk_recipient, topic_title
-from bot.language import native_name
-from bot.messages import DESK, Button, Kind, Outgoing
 from bot.desk.replies import Replies
-from bot.storage import Store, UserSession
-from bot.storage import ACTIVE, CLOSED, NOT_CLOSED, OPEN, WAITING, CaseRow
-from bot.language import outgoing
+from bot.language import native_name, outgoing
+from bot.messages import DESK, Button, Kind, Outgoing
+from bot.storage import ACTIVE, CLOSED, NOT_CLOSED, OPEN, WAITING, CaseRow, Store, UserSession
 
 log = logging.getLogger(__name__)
 

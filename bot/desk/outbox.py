@@ -9,8 +9,7 @@ import logging
 from collections.abc import Awaitable, Callable
 
 from bot.messages import DESK
-from bot.storage import Store
-from bot.storage import OutboxItem
+from bot.storage import OutboxItem, Store
 
 log = logging.getLogger(__name__)
 

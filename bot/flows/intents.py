@@ -7,10 +7,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from bot.contentfiles import present
-from bot.flows.model import Flow
 from bot.errors import ContentError
-from bot.language import letters
+from bot.flows.model import Flow
 from bot.knowledge import Decision
+from bot.language import letters
 from bot.yamlfile import load_yaml
 
 INTENTS_FILE = "_intents.yaml"

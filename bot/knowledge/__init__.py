@@ -3,8 +3,22 @@
 from bot.knowledge.embedder import Embedder, load_embedder
 from bot.knowledge.emergency import KINDS, Detection, Rules, detect, load_rules
 from bot.knowledge.entries import (
-    EMERGENCY_FILE, ENTRY_FILE, HUMAN_FILE, OFFTOPIC_FILE, REPLIES_DIR, TOPIC_FILE, Answer, Entry, KnowledgeBase, Topic,
-    emergency_rules, load_answer, load_examples, load_topic, read_front_matter, topic_folders,
+    EMERGENCY_FILE,
+    ENTRY_FILE,
+    HUMAN_FILE,
+    OFFTOPIC_FILE,
+    REPLIES_DIR,
+    TOPIC_FILE,
+    Answer,
+    Entry,
+    KnowledgeBase,
+    Topic,
+    emergency_rules,
+    load_answer,
+    load_examples,
+    load_topic,
+    read_front_matter,
+    topic_folders,
 )
 from bot.knowledge.places import DAYS, PLACES_FILE, Nearby, Places, geo_area, load_places
 from bot.knowledge.retrieval import HUMAN, Decision, Evidence, Retriever, decide, evidence_in_thread

@@ -13,11 +13,11 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
-from bot.knowledge import emergency as emergency_module
 from bot.contentfiles import content_files, present, read_bytes, read_text
+from bot.errors import ContentError
+from bot.knowledge import emergency as emergency_module
 from bot.knowledge.emergency import Match, Rules, load_rules
 from bot.knowledge.smalltalk import SMALLTALK_FILE, SmallTalk, load_smalltalk
-from bot.errors import ContentError
 from bot.yamlfile import load_yaml, parse_yaml
 
 ENTRY_FILE = re.compile(r"^(?P<entry>[a-z0-9][a-z0-9-]*)\.(?P<lang>[a-z]{2,3})\.md$")

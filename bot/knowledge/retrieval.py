@@ -24,7 +24,6 @@ from bot.knowledge.embedder import Embedder, EmbeddingCache
 from bot.knowledge.entries import KnowledgeBase
 from bot.language import normalise
 
-
 EVIDENCE_CACHE = 4096  # questions; about 6 MB of vectors at most
 # One thread for all embeddings: the engine's model is shared, and one query already uses both cores.
 EMBEDDING_THREAD = ThreadPoolExecutor(max_workers=1, thread_name_prefix="embedding")

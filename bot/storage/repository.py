@@ -15,18 +15,17 @@ from datetime import datetime, timedelta
 from typing import Any, TypeVar
 
 from sqlalchemy import delete, func, insert, select, text, update
-from sqlalchemy.exc import DatabaseError
 from sqlalchemy.engine import Connection
+from sqlalchemy.exc import DatabaseError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, async_sessionmaker
 
 from bot.errors import StorageError
 from bot.storage import cases, diagnose, inbox, migrate, retention
 from bot.storage.cases import CaseRow, OutboxItem
-from bot.storage.inbox import InboxItem
 from bot.storage.engine import SQLITE_BUSY_TIMEOUT_MS, create_engine
+from bot.storage.inbox import InboxItem
+from bot.storage.models import Case, ChatMessage, ConversationState, MessageLog, Outbox, ProcessedMessage, Record, User
 from bot.storage.session import UserRow, UserSession, insert_for, now
-from bot.storage.models import (Case, ChatMessage, ConversationState, MessageLog, Outbox, ProcessedMessage, Record,
-                                User)
 
 T = TypeVar("T")
 log = logging.getLogger(__name__)

@@ -16,8 +16,19 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from bot import redact
 from bot.storage import cases, tallies
 from bot.storage.cases import CaseRow
-from bot.storage.models import (Case, ChatMessage, ConversationState, Feedback, Inbox, MessageLog, Outbox, ProcessedMessage, Record,
-                                Unanswered, User)
+from bot.storage.models import (
+    Case,
+    ChatMessage,
+    ConversationState,
+    Feedback,
+    Inbox,
+    MessageLog,
+    Outbox,
+    ProcessedMessage,
+    Record,
+    Unanswered,
+    User,
+)
 
 FORGET_BATCH = 500  # her messages per statement when /forget looks for her unanswered questions
 

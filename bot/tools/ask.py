@@ -6,9 +6,8 @@ from typing import Any
 
 from bot.config import Settings
 from bot.core import Content
-from bot.knowledge import detect
 from bot.flows import wanted_flow
-from bot.knowledge import Decision, decide
+from bot.knowledge import Decision, decide, detect
 
 
 def explain(content: Content, settings: Settings, question: str, language: str | None = None) -> dict[str, Any]:

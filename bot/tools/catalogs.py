@@ -16,9 +16,8 @@ from babel.messages.mofile import write_mo
 from babel.messages.pofile import read_po, write_po
 
 from bot.contentfiles import present, read_text
-from bot.flows import flow_files
 from bot.errors import ContentError
-from bot.flows import BUTTON_NOTE
+from bot.flows import BUTTON_NOTE, flow_files
 from bot.flows import extract as extract_flow
 from bot.language import CATALOG, DRAFT_MARK, TEMPLATE, read_catalog
 

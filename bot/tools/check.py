@@ -12,20 +12,37 @@ from typing import Any
 
 import yaml
 
-from bot.tools import catalogs
 from bot.config import Config
 from bot.contentfiles import check_readable, is_content, present, read_text
-from bot.knowledge import KINDS, Rules
-from bot.errors import ContentError
-from bot.flows import flow_files, load_flow
-from bot.flows import load_intents
-from bot.language import CATALOG, TEMPLATE, Catalogs, read_catalog
-from bot.knowledge import PLACES_FILE, Places, load_places
 from bot.desk import load_replies
-from bot.knowledge import SMALLTALK_FILE, smalltalk_fold as fold, load_smalltalk
-from bot.knowledge import smalltalk_problems
-from bot.knowledge import EMERGENCY_FILE, ENTRY_FILE, HUMAN_FILE, OFFTOPIC_FILE, REPLIES_DIR, TOPIC_FILE, Answer, emergency_rules, load_answer, load_examples, load_topic, read_front_matter, topic_folders
-from bot.language import normalise
+from bot.errors import ContentError
+from bot.flows import flow_files, load_flow, load_intents
+from bot.knowledge import (
+    EMERGENCY_FILE,
+    ENTRY_FILE,
+    HUMAN_FILE,
+    KINDS,
+    OFFTOPIC_FILE,
+    PLACES_FILE,
+    REPLIES_DIR,
+    SMALLTALK_FILE,
+    TOPIC_FILE,
+    Answer,
+    Places,
+    Rules,
+    emergency_rules,
+    load_answer,
+    load_examples,
+    load_places,
+    load_smalltalk,
+    load_topic,
+    read_front_matter,
+    smalltalk_problems,
+    topic_folders,
+)
+from bot.knowledge import smalltalk_fold as fold
+from bot.language import CATALOG, TEMPLATE, Catalogs, normalise, read_catalog
+from bot.tools import catalogs
 from bot.yamlfile import LOADER
 
 LINK = re.compile(r"\b(?:https?|ftp)://[^\s)\]>\"']+")

@@ -13,8 +13,7 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import select
 
 from bot.flows import Flow
-from bot.storage import Store
-from bot.storage import Record, User
+from bot.storage import Record, Store, User
 
 BRUSSELS = ZoneInfo("Europe/Brussels")  # config.yaml's desk.office_hours.time_zone unless it says otherwise
 COLUMNS = ("id", "created_at", "flow", "language", "channel", "woman")  # before the answers of the flow

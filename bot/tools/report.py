@@ -11,9 +11,7 @@ from sqlalchemy import func, select
 
 from bot.knowledge import Embedder
 from bot.language import normalise
-from bot.storage import Store, tallies
-from bot.storage import ACTIVE, CLOSED, OPEN, WAITING
-from bot.storage import Feedback, MessageLog, Unanswered, User
+from bot.storage import ACTIVE, CLOSED, OPEN, WAITING, Feedback, MessageLog, Store, Unanswered, User, tallies
 
 SAME_QUESTION = 0.92  # cosine above which two unanswered questions count as one
 

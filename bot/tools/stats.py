@@ -5,9 +5,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date
 
-from bot.tools import catalogs
 from bot.config import Config
 from bot.core import Content
+from bot.tools import catalogs
 
 
 @dataclass(frozen=True)

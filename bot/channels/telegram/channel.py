@@ -24,9 +24,8 @@ from bot.channels.telegram.http import AiohttpRequest
 from bot.channels.telegram.render import keyboard, split, to_html
 from bot.channels.telegram.updates import TelegramUpdates
 from bot.core import Conversation
+from bot.desk import Desk, Outbox
 from bot.messages import DESK, Incoming, Kind, Outgoing
-from bot.desk import Desk
-from bot.desk import Outbox
 
 log = logging.getLogger(__name__)
 

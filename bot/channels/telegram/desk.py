@@ -17,8 +17,7 @@ from bot.channels.telegram.render import keyboard, split, to_html
 from bot.config import Counsellor
 from bot.desk import Desk, DeskMessage
 from bot.messages import DESK, Button, Kind, Outgoing
-from bot.storage import Store
-from bot.storage import CaseRow, OutboxItem
+from bot.storage import CaseRow, OutboxItem, Store
 
 log = logging.getLogger(__name__)
 
