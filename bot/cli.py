@@ -55,6 +55,12 @@ def build_parser() -> argparse.ArgumentParser:
     telegram.add_argument("--listen", default="127.0.0.1", help="address the webhook server listens on (default 127.0.0.1)")
     telegram.add_argument("--port", type=int, default=8443, help="port the webhook server listens on (default 8443)")
 
+    serve = commands.add_parser("serve", parents=common, help="the web server of a deployment: WhatsApp and Telegram webhooks, /healthz, /metrics")
+    _db_option(serve)
+    serve.add_argument("--listen", default="127.0.0.1", help="address to listen on (default 127.0.0.1, behind a reverse proxy)")
+    serve.add_argument("--port", type=int, default=8080, help="port to listen on (default 8080)")
+    serve.add_argument("--public-url", metavar="URL", help="the public https address of this server: Telegram's webhook is set to URL/telegram")
+
     db = commands.add_parser("db", parents=common, help="database maintenance")
     db_commands = db.add_subparsers(dest="db_command", required=True, metavar="ACTION")
     _db_option(db_commands.add_parser("upgrade", parents=common, help="create or upgrade the schema (the bot also does it on start)"))
@@ -157,6 +163,8 @@ async def _run(args: argparse.Namespace, config: Config) -> int:
         return await _db(args, config)
     if args.command == "telegram":
         return await _telegram(args, config)
+    if args.command == "serve":
+        return await _serve(args, config)
     if args.command == "i18n":
         return _i18n(args, config)
     if args.command == "stats":
@@ -183,6 +191,22 @@ async def _chat(args: argparse.Namespace, config: Config) -> int:
     return 0
 
 
+async def _serve(args: argparse.Namespace, config: Config) -> int:
+    from bot.app import open_conversation
+    from bot.channels import server
+
+    server.check_environment(config)  # before the database and content are opened
+    if args.public_url and not args.public_url.startswith("https://"):
+        raise ConfigError("--public-url", f"'{args.public_url}' must be the public https:// address of this server")
+    if config.env.telegram_token and not TOKEN_FORMAT.fullmatch(config.env.telegram_token):
+        raise ConfigError("TELEGRAM_TOKEN", "is not a bot token, which looks like 123456789:AAE... (digits, a colon, then letters, "
+                                            "digits, - and _): copy it again from @BotFather, without quotes or spaces")
+    _check_port_free(args.listen, args.port)
+    async with open_conversation(config, args.db) as conversation:
+        await server.serve(conversation, config, listen=args.listen, port=args.port, public_url=args.public_url)
+    return 0
+
+
 async def _telegram(args: argparse.Namespace, config: Config) -> int:
     from bot.app import open_conversation
     from bot.channels.telegram import run
@@ -197,7 +221,7 @@ async def _telegram(args: argparse.Namespace, config: Config) -> int:
     if args.webhook:
         _check_port_free(args.listen, args.port)
     async with open_conversation(config, args.db) as conversation:
-        await run(conversation, config, webhook=args.webhook, listen=args.listen, port=args.port)
+        await run.run(conversation, config, webhook=args.webhook, listen=args.listen, port=args.port)
     return 0
 
 

@@ -140,6 +140,9 @@ class Settings(_Strict):
         return self
 
 
+WHATSAPP_API_URL = "https://graph.facebook.com/v21.0"  # the Graph API, its version pinned
+
+
 @dataclass(frozen=True)
 class Environment:
     """Secrets and deployment settings, read from the process environment in one place."""
@@ -148,6 +151,11 @@ class Environment:
     telegram_token: str | None = None
     telegram_api_url: str | None = None
     telegram_webhook_secret: str | None = None
+    whatsapp_token: str | None = None
+    whatsapp_app_secret: str | None = None
+    whatsapp_verify_token: str | None = None
+    whatsapp_phone_number_id: str | None = None
+    whatsapp_api_url: str = WHATSAPP_API_URL
 
     @classmethod
     def from_mapping(cls, env: Mapping[str, str]) -> Environment:
@@ -156,7 +164,18 @@ class Environment:
             telegram_token=env.get("TELEGRAM_TOKEN") or None,
             telegram_api_url=env.get("TELEGRAM_API_URL") or None,
             telegram_webhook_secret=env.get("TELEGRAM_WEBHOOK_SECRET") or None,
+            whatsapp_token=env.get("WHATSAPP_TOKEN") or None,
+            whatsapp_app_secret=env.get("WHATSAPP_APP_SECRET") or None,
+            whatsapp_verify_token=env.get("WHATSAPP_VERIFY_TOKEN") or None,
+            whatsapp_phone_number_id=env.get("WHATSAPP_PHONE_NUMBER_ID") or None,
+            whatsapp_api_url=(env.get("WHATSAPP_API_URL") or WHATSAPP_API_URL).rstrip("/"),
         )
+
+    def whatsapp_missing(self) -> list[str]:
+        """The WhatsApp variables `wegwijs serve` needs besides WHATSAPP_TOKEN that are not set."""
+        values = {"WHATSAPP_APP_SECRET": self.whatsapp_app_secret, "WHATSAPP_VERIFY_TOKEN": self.whatsapp_verify_token,
+                  "WHATSAPP_PHONE_NUMBER_ID": self.whatsapp_phone_number_id}
+        return [name for name, value in values.items() if not value]
 
 
 @dataclass(frozen=True)

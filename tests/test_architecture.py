@@ -145,6 +145,19 @@ def test_every_package_says_what_it_is_and_names_its_entry_points(package_dir: P
         assert names <= defined | submodules, f"{init}: __all__ names what it does not import: {sorted(names - defined - submodules)}"
 
 
+@pytest.mark.parametrize("package_dir", sorted(path.parent for path in BOT.rglob("__init__.py") if "migrations" not in path.parts),
+                         ids=lambda path: str(path.relative_to(BOT.parent)))
+def test_no_package_hides_one_of_its_modules_behind_a_name(package_dir: Path) -> None:
+    """``from bot.flows.extract import extract`` in flows/__init__ would make ``bot.flows.extract`` the function, so that
+    ``import bot.flows.extract as module`` (or a monkeypatch of it) no longer finds the module."""
+    tree = ast.parse((package_dir / "__init__.py").read_text(encoding="utf-8"))
+    submodules = {path.stem for path in package_dir.glob("*.py")} | {path.name for path in package_dir.iterdir() if path.is_dir()}
+    hiding = sorted(alias.asname or alias.name for node in tree.body if isinstance(node, ast.ImportFrom)
+                    for alias in node.names if (alias.asname or alias.name) in submodules
+                    and f"{node.module}.{alias.name}" != f"{module_name(package_dir / '__init__.py')}.{alias.asname or alias.name}")
+    assert not hiding, f"{package_dir / '__init__.py'} binds names of its own modules to something else: {hiding}"
+
+
 def test_the_check_sees_a_cycle_and_an_upward_import() -> None:
     assert cycle({"a": {"b"}, "b": {"c"}, "c": {"a"}}) == ["a", "b", "c", "a"]
     assert cycle({"a": {"b"}, "b": set()}) is None

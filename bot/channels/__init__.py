@@ -1,5 +1,5 @@
-"""Channels: convert raw payloads to and from core messages; no wording, no decisions (Telegram: bot.channels.telegram)."""
+"""Channels: convert raw payloads to and from core messages; no wording, no decisions (bot.channels.telegram, .whatsapp; `server` is `wegwijs serve`)."""
 
 from bot.channels.terminal import Terminal
 
-__all__ = ["Terminal"]
+__all__ = ["Terminal", "server"]  # server: imported when `wegwijs serve` runs

@@ -12,6 +12,7 @@ from bot.messages import Outgoing
 PENDING = "pending"
 CLEAR_CHAT = "clear-chat"
 CLEARABLE_CHANNELS = frozenset({"telegram"})  # channels whose app lets the bot delete a chat's messages
+CLEAR_STEPS = {"whatsapp": "clear-whatsapp"}   # ... and where she can clear the chat herself: how, step by step
 
 
 async def commands(turn: Turn) -> bool:
@@ -72,6 +73,9 @@ async def _help(turn: Turn) -> None:
     if turn.incoming.channel in CLEARABLE_CHANNELS:  # /clear (this phone) next to /forget (our records)
         turn.say("help", days=turn.settings.retention.messages_days)
         turn.say("help-clear", turn.button("button-menu", menus.MENU))
+    elif turn.incoming.channel in CLEAR_STEPS:  # /clear explains how she clears the chat on her phone
+        turn.say("help", days=turn.settings.retention.messages_days)
+        turn.say("help-clear-steps", turn.button("button-menu", menus.MENU))
     else:
         turn.say("help", turn.button("button-menu", menus.MENU), days=turn.settings.retention.messages_days)
 
@@ -97,7 +101,7 @@ async def _cancel(turn: Turn) -> None:
 async def _clear(turn: Turn) -> None:
     """Delete this chat's messages from her phone (channels that can), after she confirms."""
     if turn.incoming.channel not in CLEARABLE_CHANNELS:
-        turn.say("clear-unsupported", turn.button("button-menu", menus.MENU))
+        turn.say(CLEAR_STEPS.get(turn.incoming.channel, "clear-unsupported"), turn.button("button-menu", menus.MENU))
         return
     turn.state[PENDING] = "clear"
     turn.say("clear-confirm", turn.button("button-clear-yes", "clear:yes"), turn.button("button-no", "clear:no"))

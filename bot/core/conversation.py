@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import dataclasses
 import logging
+import time
 import unicodedata
+from collections.abc import Callable
 
 from bot.config import Config
 from bot.core.content import Content
@@ -30,6 +32,7 @@ class Conversation:
         self.config = config
         self.watcher = watcher
         self.queued: set[str] = set()  # channels whose replies go through the outbox (see queue_replies)
+        self.observers: list[Callable[[Incoming, list[Outgoing], float], None]] = []  # (her message, replies, seconds)
 
     def queue_replies(self, channel: str) -> None:
         """From now on, replies on ``channel`` are stored in the outbox in the same transaction as her
@@ -39,6 +42,16 @@ class Conversation:
 
     async def handle(self, incoming: Incoming) -> list[Outgoing]:
         """Handle one inbound message once, in order for her, and return the replies to send."""
+        started = time.perf_counter()
+        replies = await self._handle(incoming)
+        for observe in self.observers:  # e.g. the metrics of `wegwijs serve`; never in the way of her answer
+            try:
+                observe(incoming, replies, time.perf_counter() - started)
+            except Exception:
+                log.exception("an observer of the conversation failed")
+        return replies
+
+    async def _handle(self, incoming: Incoming) -> list[Outgoing]:
         if self.watcher is not None:
             self.content = await self.watcher.poll(self.content)
         try:

@@ -52,6 +52,11 @@ class ContentWatcher:
         self._reloading: asyncio.Task[Content | None] | None = None
         self.last_error: str | None = None
 
+    @property
+    def version(self) -> str:
+        """A short fingerprint of the content files being served (changes with every good reload)."""
+        return self._seen[:12]
+
     async def poll(self, current: Content) -> Content:
         """The content to use now: a freshly loaded one when files changed and it is valid. Never raises."""
         try:

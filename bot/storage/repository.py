@@ -186,6 +186,20 @@ class Store:
         """At start: items a killed process had claimed are due again (one process sends a channel)."""
         await self._apply(cases.unclaim, channels)
 
+    async def case_counts(self) -> dict[str, int]:
+        """How many cases are in each state (for /metrics)."""
+        async with self.engine.connect() as connection:
+            rows = await connection.execute(select(Case.status, func.count()).group_by(Case.status))
+            return {str(status): int(count) for status, count in rows}
+
+    async def outbox_counts(self) -> dict[str, int]:
+        """Unsent outbox items, and how many of them failed at least once (for /metrics and /healthz)."""
+        async with self.engine.connect() as connection:
+            pending = Outbox.sent_at.is_(None)
+            total = (await connection.execute(select(func.count()).select_from(Outbox).where(pending))).scalar_one()
+            retrying = (await connection.execute(select(func.count()).select_from(Outbox).where(pending, Outbox.attempts > 0))).scalar_one()
+            return {"pending": int(total), "retrying": int(retrying)}
+
     async def outbox_pending(self) -> int:
         async with self.engine.connect() as connection:
             return int((await connection.execute(select(func.count()).select_from(Outbox).where(Outbox.sent_at.is_(None)))).scalar_one())

@@ -369,8 +369,14 @@ async def test_clear_asks_first_and_only_where_the_app_allows_it(conversation: C
     assert [(r.key, r.action, r.text) for r in done] == [("clear-chat", "clear-chat", "")]
     assert keys(await telegram("/clear")) == ["clear-confirm"]
     assert keys(await telegram.press("clear:no")) == ["clear-kept"]
-    whatsapp = Chat(conversation, user="w1")
+    whatsapp = Chat(conversation, user="w1")  # the bot cannot delete messages there: the steps to clear the chat herself
     whatsapp.channel = "whatsapp"
     await whatsapp.onboard("en")
-    assert keys(await whatsapp("/clear")) == ["clear-unsupported"]
-    assert keys(await whatsapp("/help")) == ["help"]
+    steps = await whatsapp("/clear")
+    assert keys(steps) == ["clear-whatsapp"] and "Clear chat" in steps[0].text and "/forget" in steps[0].text
+    assert keys(await whatsapp("/help")) == ["help", "help-clear-steps"]
+    other = Chat(conversation, user="o1")  # an app the bot knows nothing of: honest, without steps
+    other.channel = "terminal"
+    await other.onboard("en")
+    assert keys(await other("/clear")) == ["clear-unsupported"]
+    assert keys(await other("/help")) == ["help"]

@@ -1,5 +1,9 @@
-"""Telegram: the women's channel and the counsellors' desk group, our update receiver, HTML rendering; `run` starts it."""
+"""Telegram: the women's channel and the counsellors' desk group, our update receiver, HTML rendering; the module `run` starts it."""
 
-from bot.channels.telegram.run import run
+import os
 
-__all__ = ["run"]
+# Opt in to python-telegram-bot's coming behaviour (time periods as timedelta) instead of a deprecation warning on every
+# RetryAfter; set here, before any module of this package imports the library.
+os.environ.setdefault("PTB_TIMEDELTA", "true")
+
+__all__ = ["run"]  # a module, imported when Telegram runs (python-telegram-bot is not loaded for `wegwijs chat`)

@@ -5,16 +5,11 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import os
 import weakref
 from datetime import datetime, timedelta, timezone
 from typing import Any
 
-# Opt in to python-telegram-bot's coming behaviour (time periods as timedelta) instead of a
-# deprecation warning on every RetryAfter; must be set before the library reads it.
-os.environ.setdefault("PTB_TIMEDELTA", "true")
-
-from telegram import Bot, BotCommand, LinkPreviewOptions, Message, Update  # noqa: E402
+from telegram import Bot, BotCommand, LinkPreviewOptions, Message, Update
 from telegram.constants import ChatMemberStatus, ChatType, ParseMode
 from telegram.error import BadRequest, Forbidden, NetworkError, RetryAfter, TelegramError
 from telegram.ext import AIORateLimiter, Application, CallbackQueryHandler, ChatMemberHandler, ContextTypes, MessageHandler, filters

@@ -38,7 +38,7 @@ async def run(conversation: Conversation, config: Config, *, webhook: str | None
         await application.start()
         try:
             await channel.store.outbox_unclaim((CHANNEL, DESK))  # what a killed process had in hand goes out now
-            async with _outbox_running(channel):
+            async with outboxes_running(channel):
                 updates = channel.updates
                 inbox_stop = asyncio.Event()
                 inbox_task = asyncio.create_task(updates.inbox.run(inbox_stop), name="inbox")  # first: what was stored before
@@ -73,7 +73,7 @@ def without_counsellors(config: Config) -> Config:
 
 
 @asynccontextmanager
-async def _outbox_running(channel: TelegramChannel) -> AsyncIterator[None]:
+async def outboxes_running(channel: TelegramChannel) -> AsyncIterator[None]:
     """The outbox sends while the bot runs (and the desk is reminded of urgent cases); on the way
     out it finishes the item in hand."""
     stop = asyncio.Event()

@@ -18,7 +18,6 @@ import asyncio
 import hmac
 import json
 import logging
-import time
 from typing import Any
 
 from aiohttp import web
@@ -27,36 +26,15 @@ from telegram.error import Conflict, InvalidToken, NetworkError, RetryAfter, Tel
 from telegram.ext import Application
 
 from bot.channels.inbox import Inbox
+from bot.channels.web import BODY_TIMEOUT, KEEPALIVE, MAX_BODY, Quiet, TooLarge, closing, read_capped
 from bot.storage import InboxItem
 
 log = logging.getLogger(__name__)
 
 CHANNEL = "telegram"
 SECRET_HEADER = "X-Telegram-Bot-Api-Secret-Token"
-MAX_BODY = 1 << 20          # bytes: Telegram's updates are a few kilobytes
-BODY_TIMEOUT = 10.0         # seconds for a request's body to arrive
-KEEPALIVE = 15.0            # seconds an idle connection is kept open
 POLL_TIMEOUT = 10           # seconds Telegram holds a getUpdates open when there is nothing
 POLL_BACKOFF = (1.0, 2.0, 5.0, 10.0, 30.0)
-WARN_EVERY = 60.0           # seconds between two warnings of the same kind
-
-
-class Quiet:
-    """Log a kind of problem at WARNING at most once per ``every`` seconds (counting the rest)."""
-
-    def __init__(self, every: float = WARN_EVERY) -> None:
-        self.every = every
-        self._last: dict[str, float] = {}
-        self._skipped: dict[str, int] = {}
-
-    def warn(self, kind: str, message: str, *args: object) -> None:
-        moment = time.monotonic()
-        if moment - self._last.get(kind, -self.every) < self.every:
-            self._skipped[kind] = self._skipped.get(kind, 0) + 1
-            return
-        skipped = self._skipped.pop(kind, 0)
-        self._last[kind] = moment
-        log.warning(message + (" (and %d more like it since the last warning)" if skipped else ""), *args, *((skipped,) if skipped else ()))
 
 
 def chat_of(update: dict[str, Any]) -> str | None:
@@ -208,24 +186,33 @@ class TelegramUpdates:
     # Webhook ---------------------------------------------------------------------------------
 
     async def start_webhook(self, listen: str, port: int, path: str, secret: str) -> None:
+        """Our own web server for the webhook (`wegwijs telegram --webhook`)."""
+        app = web.Application(client_max_size=MAX_BODY)
+        self.add_route(app, path, secret)
+        self._runner = web.AppRunner(app, access_log=None, keepalive_timeout=KEEPALIVE, handle_signals=False)
+        await self._runner.setup()
+        await web.TCPSite(self._runner, listen, port, backlog=1024).start()
+
+    def add_route(self, app: web.Application, path: str, secret: str) -> None:
+        """POST ``path`` on ``app`` receives Telegram's updates (also in `wegwijs serve`)."""
         secret_bytes = secret.encode()
 
         async def receive(request: web.Request) -> web.StreamResponse:
             given = request.headers.get(SECRET_HEADER, "").encode("utf-8", "replace")  # a header may hold any bytes
             if not hmac.compare_digest(given, secret_bytes):
                 self.quiet.warn("forbidden", "a webhook request without the right secret was refused")
-                return _closing(403)
+                return closing(403)
             if request.content_length is not None and request.content_length > MAX_BODY:
                 self.quiet.warn("too-large", "a webhook request of %d bytes was refused", request.content_length)
-                return _closing(413)
+                return closing(413)
             try:
-                body = await asyncio.wait_for(_read_capped(request), BODY_TIMEOUT)
-            except _TooLarge:
+                body = await asyncio.wait_for(read_capped(request), BODY_TIMEOUT)
+            except TooLarge:
                 self.quiet.warn("too-large", "a webhook request over %d bytes was refused", MAX_BODY)
-                return _closing(413)
+                return closing(413)
             except (asyncio.TimeoutError, ConnectionError):
                 self.quiet.warn("slow", "a webhook request whose body did not arrive in %.0f s was cut off", BODY_TIMEOUT)
-                return _closing(408)
+                return closing(408)
             update, why = parse(body)
             if update is None:
                 self.quiet.warn("not-an-update", "a webhook request that is no update was acknowledged and dropped (%s, %d bytes)", why, len(body))
@@ -238,11 +225,7 @@ class TelegramUpdates:
                 return web.Response(status=503)
             return web.Response(status=200)
 
-        app = web.Application(client_max_size=MAX_BODY)
         app.router.add_post("/" + path.lstrip("/"), receive)
-        self._runner = web.AppRunner(app, access_log=None, keepalive_timeout=KEEPALIVE, handle_signals=False)
-        await self._runner.setup()
-        await web.TCPSite(self._runner, listen, port, backlog=1024).start()
 
     async def stop_webhook(self) -> None:
         if self._runner is not None:
@@ -311,27 +294,6 @@ class TelegramUpdates:
                 await self.on_store_failure(chat)
             except Exception as error:  # noqa: BLE001 - a courtesy: never in the way
                 log.debug("could not tell her the bot is slow: %s", error)
-
-
-class _TooLarge(Exception):
-    pass
-
-
-async def _read_capped(request: web.Request) -> bytes:
-    chunks, size = [], 0
-    async for chunk in request.content.iter_chunked(65536):
-        size += len(chunk)
-        if size > MAX_BODY:
-            raise _TooLarge
-        chunks.append(chunk)
-    return b"".join(chunks)
-
-
-def _closing(status: int) -> web.Response:
-    """Refuse and close the connection: the rest of the body is never read."""
-    response = web.Response(status=status)
-    response.force_close()
-    return response
 
 
 async def _pause(stop: asyncio.Event, seconds: float) -> None:

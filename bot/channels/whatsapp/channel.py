@@ -1,0 +1,192 @@
+"""The WhatsApp channel: Meta's webhook (handshake, signature, store first), her messages handed to the core
+from the inbox, and what the outbox holds for her sent through the Graph API within WhatsApp's limits."""
+
+from __future__ import annotations
+
+import asyncio
+import dataclasses
+import hmac
+import json
+import logging
+from collections.abc import Hashable
+from dataclasses import dataclass
+from typing import Any
+
+from aiohttp import web
+
+from bot.channels.inbox import Inbox
+from bot.channels.web import BODY_TIMEOUT, MAX_BODY, Quiet, TooLarge, closing, read_capped
+from bot.channels.whatsapp import render
+from bot.channels.whatsapp.client import UNDELIVERABLE, WINDOW_CLOSED, GraphClient, GraphError
+from bot.channels.whatsapp.webhook import CHANNEL, incoming, rows, signed
+from bot.config import Environment
+from bot.core import Conversation
+from bot.desk import Outbox
+from bot.messages import Button, Outgoing
+from bot.storage import InboxItem, OutboxItem
+
+log = logging.getLogger(__name__)
+
+SIGNATURE_HEADER = "X-Hub-Signature-256"
+LIST_BUTTON = "whatsapp-list-button"  # catalog keys: the button that opens a list, and the body of a list that goes on
+MORE = "whatsapp-more"
+
+
+@dataclass
+class Counts:
+    """What the channel saw, for /metrics: webhooks refused per reason, statuses per state, send failures per code."""
+
+    rejected: dict[str, int]
+    statuses: dict[str, int]
+    failures: dict[int, int]
+
+
+class WhatsAppChannel:
+    def __init__(self, conversation: Conversation, env: Environment, concurrency: int = 32) -> None:
+        self.conversation = conversation
+        self.store = conversation.store
+        self.app_secret = env.whatsapp_app_secret or ""
+        self.verify_token = env.whatsapp_verify_token or ""
+        self.phone_number_id = env.whatsapp_phone_number_id or ""
+        self.client = GraphClient(env.whatsapp_token or "", self.phone_number_id, env.whatsapp_api_url, concurrency)
+        conversation.queue_replies(CHANNEL)  # her replies are stored with her message, then sent by the outbox
+        self.inbox = Inbox(self.store, CHANNEL, self.handle, concurrency)
+        self.outbox = Outbox(self.store, (CHANNEL,), self.deliver, concurrency=concurrency)
+        self.quiet = Quiet()
+        self.counts = Counts({}, {}, {})
+        self.long_payloads: dict[str, str] = {}
+        self._progress: dict[Hashable, int] = {}  # outbox item id -> messages of it sent: a retry goes on from there
+
+    def add_routes(self, app: web.Application, path: str = "/whatsapp") -> None:
+        app.router.add_get(path, self.verify)
+        app.router.add_post(path, self.receive)
+
+    # The webhook -----------------------------------------------------------------------------
+
+    async def verify(self, request: web.Request) -> web.Response:
+        """Meta's handshake: hub.challenge echoed when hub.mode is subscribe and hub.verify_token is ours."""
+        mode, token, challenge = (request.query.get(name, "") for name in ("hub.mode", "hub.verify_token", "hub.challenge"))
+        if mode == "subscribe" and self.verify_token and hmac.compare_digest(token.encode(), self.verify_token.encode()):
+            return web.Response(text=challenge, content_type="text/plain")
+        self._reject("verify-token")
+        return web.Response(status=403)
+
+    async def receive(self, request: web.Request) -> web.Response:
+        """Signed first (401, nothing read further or stored, otherwise); stored before the 200."""
+        if request.content_length is not None and request.content_length > MAX_BODY:
+            self._reject("too-large")
+            return closing(413)
+        try:
+            body = await asyncio.wait_for(read_capped(request), BODY_TIMEOUT)
+        except TooLarge:
+            self._reject("too-large")
+            return closing(413)
+        except (asyncio.TimeoutError, ConnectionError):
+            self._reject("slow")
+            return closing(408)
+        if not signed(self.app_secret, body, request.headers.get(SIGNATURE_HEADER)):
+            self._reject("signature")
+            return web.Response(status=401)
+        try:
+            data = json.loads(body)
+        except (ValueError, RecursionError):
+            data = None
+        found = rows(data, self.phone_number_id)
+        if not found:
+            if data is None or not isinstance(data, dict) or data.get("object") != "whatsapp_business_account":
+                self._reject("not-a-webhook")  # signed, but nothing we can use: acknowledged, so Meta does not retry it
+            return web.Response(status=200)
+        try:
+            await self.inbox.accept([(row.update_id, row.chat, row.body) for row in found])
+        except Exception as error:  # noqa: BLE001 - the database is down: Meta delivers it again
+            self.quiet.warn("store", "a WhatsApp webhook could not be stored (%s): Meta will deliver it again", type(error).__name__)
+            return web.Response(status=503)
+        return web.Response(status=200)
+
+    def _reject(self, reason: str) -> None:
+        self.counts.rejected[reason] = self.counts.rejected.get(reason, 0) + 1
+        self.quiet.warn(f"rejected-{reason}", "a WhatsApp webhook request was refused: %s", reason)
+
+    # Handling what was stored ----------------------------------------------------------------
+
+    async def handle(self, item: InboxItem) -> None:
+        try:
+            data = json.loads(item.body)
+        except ValueError:
+            return
+        if isinstance(data.get("status"), dict):
+            await self._status(data["status"])
+            return
+        message = incoming(data["message"]) if isinstance(data.get("message"), dict) else None
+        if message is None:
+            return
+        if message.payload is not None and message.payload in self.long_payloads:  # a button whose payload was too long for WhatsApp
+            message = dataclasses.replace(message, payload=self.long_payloads[message.payload])
+        replies = await self.conversation.handle(message)
+        for reply in replies:
+            if not reply.queued:  # the apology when the database could not take her message
+                await self._send_reply(message.user, reply, self._labels(None))
+
+    async def _status(self, status: dict[str, Any]) -> None:
+        """sent / delivered / read are counted; a failure is acted on by its code."""
+        state = str(status.get("status"))
+        self.counts.statuses[state] = self.counts.statuses.get(state, 0) + 1
+        if state != "failed":
+            return
+        errors = status.get("errors") if isinstance(status.get("errors"), list) else []
+        code = next((error.get("code") for error in errors if isinstance(error, dict) and isinstance(error.get("code"), int)), 0)
+        self.counts.failures[code] = self.counts.failures.get(code, 0) + 1
+        recipient = status.get("recipient_id")
+        if code == UNDELIVERABLE and isinstance(recipient, str):
+            await self.store.set_active(CHANNEL, recipient, False)
+            log.info("a WhatsApp message could not be delivered (code %d): she is marked inactive", code)
+        else:
+            log.warning("WhatsApp could not deliver a message (code %s)", code)
+
+    # Sending ---------------------------------------------------------------------------------
+
+    async def deliver(self, item: OutboxItem) -> bool:
+        """One outbox item: True when sent (or it never can be), False to try again later (her order kept)."""
+        body = item.body
+        reply = Outgoing(item.recipient, body.get("text", ""), tuple(Button(label, payload) for label, payload in body.get("buttons", [])),
+                         body.get("key"))
+        if body.get("action"):  # nothing a WhatsApp chat can do (its messages cannot be deleted by the bot)
+            return True
+        labels = self._labels(await self._language(item.recipient) if reply.buttons else None)  # for a list, or a body-less reply
+        try:
+            await self._send_reply(item.recipient, reply, labels, item.id)
+        except GraphError as error:
+            self.counts.failures[error.code] = self.counts.failures.get(error.code, 0) + 1
+            if error.retry:
+                log.warning("outbox item %s not sent yet (%s): tried again later", item.id, error)
+                return False
+            if error.code == UNDELIVERABLE:
+                await self.store.set_active(CHANNEL, item.recipient, False)
+                log.info("a WhatsApp message cannot reach her (code %d): marked inactive", error.code)
+            elif error.code == WINDOW_CLOSED:
+                log.warning("outbox item %s: her 24-hour window is closed", item.id)
+                return False
+            else:
+                log.warning("the Graph API refused outbox item %s (%s): dropped", item.id, error)
+        self._progress.pop(item.id, None)
+        return True
+
+    async def _send_reply(self, to: str, reply: Outgoing, labels: tuple[str, str], key: Hashable | None = None) -> None:
+        bodies = render.messages(to, reply, list_button=labels[0], more=labels[1], long_payloads=self.long_payloads)
+        start = self._progress.get(key, 0) if key is not None else 0
+        for index in range(start, len(bodies)):
+            await self.client.send(bodies[index])
+            if key is not None:
+                self._progress[key] = index + 1
+
+    def _labels(self, language: str | None) -> tuple[str, str]:
+        catalogs = self.conversation.content.catalogs
+        code = language or self.conversation.config.settings.default_language
+        return catalogs.get(code, LIST_BUTTON).text, catalogs.get(code, MORE).text
+
+    async def _language(self, recipient: str) -> str | None:
+        user = await self.store.get_user(CHANNEL, recipient)
+        return user.language if user is not None else None
+
+    async def close(self) -> None:
+        await self.client.close()
