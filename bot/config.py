@@ -98,6 +98,17 @@ class Desk(_Strict):
         return next((c for c in self.counsellors if c.name.casefold() == name.casefold()), None)
 
 
+class WhatsApp(_Strict):
+    """The approved message template that invites her to write again once her 24-hour window closed (a counsellor
+    answered later): its name in WhatsApp Manager, and its language code there for each of our languages."""
+
+    reengage_template: str | None = None
+    template_languages: dict[str, str] = Field(default_factory=dict)  # e.g. {en: en, ar: ar, uk: uk}; others: default_language's
+
+    def template_language(self, language: str, default: str) -> str:
+        return self.template_languages.get(language) or self.template_languages.get(default) or default
+
+
 class Paths(_Strict):
     knowledge: Path = Path("knowledge")
     locales: Path = Path("locales")
@@ -114,6 +125,7 @@ class Settings(_Strict):
     retention: Retention = Retention()
     limits: Limits = Limits()
     desk: Desk = Desk()
+    whatsapp: WhatsApp = WhatsApp()
     paths: Paths = Paths()
 
     @field_validator("languages")

@@ -3,8 +3,9 @@ counsellor has her, and bring her back to the bot. Everything for the desk goes 
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from bot.core import menus
 from bot.core.turn import Turn
@@ -18,6 +19,7 @@ TRIGGERS = ("command", "request", "failed", "flow", "emergency")
 PRIVATE_COMMANDS = ("forget", "clear")  # still for the bot while a counsellor has her
 PRIVATE_CONFIRMATIONS = ("forget:", "clear:")  # ... and her answer when the bot asks to confirm them
 CARD_MESSAGES = 5
+REPLY_WINDOWS = {"whatsapp": timedelta(hours=24)}  # apps where free text reaches her only this long after her last message
 
 
 async def request(turn: Turn, trigger: str, *, topic: str | None = None, flow_title: str | None = None,
@@ -200,6 +202,10 @@ async def card(turn: Turn, case: CaseRow, flow_title: str | None, answers: dict[
         parts.append(desk_text(turn, "desk-card-no-speaker", language=language))
     if opens is not None:
         parts.append(desk_text(turn, "desk-card-closed", opens=describe_opening(opens, desk.language)))
+    window = REPLY_WINDOWS.get(turn.incoming.channel)
+    if window is not None:  # WhatsApp: free text reaches her until 24 hours after her last message
+        closes = datetime.now(UTC).astimezone(ZoneInfo(desk.office_hours.time_zone)) + window
+        parts.append(desk_text(turn, "desk-card-window", closes=describe_opening(closes, desk.language)))
     title = desk_text(turn, "desk-card-title", case=case.id, language=case.language, topic=topic)
     buttons = [[desk_text(turn, "desk-button-take"), f"take:{case.id}"], [desk_text(turn, "desk-button-close"), f"close:{case.id}"]]
     return {"text": "\n\n".join(parts), "title": ("⚠️ " if case.urgent else "") + title, "buttons": buttons, "key": "desk-card",

@@ -3,8 +3,8 @@
 from bot.desk.case import CASE, DeskContent, desk_recipient, topic_title
 from bot.desk.desk import Desk, DeskMessage
 from bot.desk.hours import describe_opening, next_opening
-from bot.desk.outbox import Outbox
+from bot.desk.outbox import Deferred, Outbox
 from bot.desk.replies import Replies, load_replies
 
-__all__ = ["CASE", "Desk", "DeskContent", "DeskMessage", "Outbox", "Replies", "describe_opening", "desk_recipient",
+__all__ = ["CASE", "Deferred", "Desk", "DeskContent", "DeskMessage", "Outbox", "Replies", "describe_opening", "desk_recipient",
            "load_replies", "next_opening", "topic_title"]

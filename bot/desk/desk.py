@@ -86,6 +86,16 @@ class Desk:
             log.exception("could not handle a desk action case=%s", case_id)
             return [self.say("error-sorry", case_id, numbers=", ".join(self.settings.emergency_numbers))]
 
+    async def window_closed(self, case_id: int, invited: bool) -> None:
+        """Her app takes no free text now (WhatsApp: 24 hours after her last message): the desk hears it at once,
+        and that what the counsellor wrote reaches her when she writes again (``invited``: she was asked to)."""
+        async with self.conversation.store.case_session(case_id) as found:
+            if found is None:
+                return
+            session, case = found
+            key = "desk-window-closed-invited" if invited else "desk-window-closed"
+            session.relay(case.id, DESK, desk_recipient(case.id), {"text": self.t(key), "key": key})
+
     async def remind_urgent(self) -> list[int]:
         """Urgent cases nobody took within desk.urgent_reminder_minutes: posted again in their topic,
         mentioning every counsellor. Returns the cases reminded."""

@@ -7,6 +7,7 @@ import asyncio
 import contextlib
 import logging
 from collections.abc import Awaitable, Callable
+from datetime import datetime
 
 from bot.messages import DESK
 from bot.storage import OutboxItem, Store
@@ -15,6 +16,15 @@ log = logging.getLogger(__name__)
 
 CARD = "desk-card"  # once a case's card is on the desk, the case is waiting there
 Send = Callable[[OutboxItem], Awaitable[bool]]  # True: delivered (or can never be); False: try again later
+
+
+class Deferred(Exception):
+    """Raised by a channel's send: this item cannot go out before ``until`` (her WhatsApp window is closed); it
+    waits without retries, her later items behind it, until then or until she writes (``Store.outbox_wake``)."""
+
+    def __init__(self, until: datetime) -> None:
+        super().__init__(f"deferred until {until.isoformat()}")
+        self.until = until
 
 
 class Outbox:
@@ -55,7 +65,14 @@ class Outbox:
         """One recipient's items in order: (sent, whether one failed; the rest then waits)."""
         sent = 0
         for index, item in enumerate(queue):
-            if await self._send(item):
+            try:
+                delivered = await self._send(item)
+            except Deferred as deferred:
+                await self.store.outbox_defer(item, deferred.until)
+                for later in queue[index + 1:]:
+                    await self.store.outbox_release(later)
+                return sent, True
+            if delivered:
                 await self.store.outbox_sent(item)
                 if item.channel == DESK and item.case_id is not None and item.body.get("key") == CARD:
                     await self.store.case_on_desk(item.case_id)
@@ -70,6 +87,8 @@ class Outbox:
     async def _send(self, item: OutboxItem) -> bool:
         try:
             return await self.send(item)
+        except Deferred:
+            raise
         except Exception:
             log.exception("relaying outbox item %s failed; it will be retried", item.id)
             return False

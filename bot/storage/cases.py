@@ -183,5 +183,18 @@ async def mark_failed(connection: AsyncConnection, item: OutboxItem) -> None:
         attempts=item.attempts + 1, next_attempt_at=now() + timedelta(seconds=delay), claimed_until=None))
 
 
+async def defer(connection: AsyncConnection, item_id: int, until: datetime) -> None:
+    """Not before ``until`` (her channel cannot take it now); she writing again wakes it (see ``wake``)."""
+    await connection.execute(update(Outbox).where(Outbox.id == item_id).values(next_attempt_at=until, claimed_until=None))
+
+
+async def wake(connection: AsyncConnection, channel: str, recipient: str) -> int:
+    """Her deferred items are due now (she wrote: her channel takes them again); how many."""
+    result = await connection.execute(update(Outbox).where(Outbox.channel == channel, Outbox.recipient == recipient,
+                                                           Outbox.sent_at.is_(None), Outbox.next_attempt_at > now())
+                                      .values(next_attempt_at=now()))
+    return int(result.rowcount or 0)
+
+
 def _aware(value: datetime) -> datetime:
     return value if value.tzinfo is not None else value.replace(tzinfo=UTC)

@@ -11,7 +11,7 @@ import sqlite3
 import weakref
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager, nullcontext
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any, TypeVar
 
 from sqlalchemy import delete, func, insert, select, text, update
@@ -176,6 +176,20 @@ class Store:
 
     async def outbox_failed(self, item: OutboxItem) -> None:
         await self._apply(cases.mark_failed, item)
+
+    async def outbox_defer(self, item: OutboxItem, until: datetime) -> None:
+        await self._apply(cases.defer, item.id, until)
+
+    async def outbox_wake(self, channel: str, recipient: str) -> int:
+        return await self._apply(cases.wake, channel, recipient)
+
+    async def last_message_from(self, channel: str, channel_ref: str) -> datetime | None:
+        """When she last wrote (the newest message of hers in the log), or None."""
+        async with self.engine.connect() as connection:
+            query = (select(func.max(MessageLog.created_at)).join(User, User.id == MessageLog.user_id)
+                     .where(User.channel == channel, User.channel_ref == channel_ref, MessageLog.direction == "in"))
+            found = (await connection.execute(query)).scalar_one_or_none()
+            return found if found is None or found.tzinfo is not None else found.replace(tzinfo=UTC)
 
     async def _apply(self, statements: Callable[..., Awaitable[T]], /, *args: Any, **values: Any) -> T:
         """One short write transaction (SQLite: behind the one writer)."""

@@ -17,8 +17,7 @@ from babel.messages.pofile import read_po, write_po
 
 from bot.contentfiles import present, read_text
 from bot.errors import ContentError
-from bot.flows import BUTTON_NOTE, flow_files
-from bot.flows import extract_flow
+from bot.flows import BUTTON_NOTE, extract_flow, flow_files
 from bot.language import CATALOG, DRAFT_MARK, TEMPLATE, read_catalog
 
 PLACEHOLDER = re.compile(r"{(\w+)}")

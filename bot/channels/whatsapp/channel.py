@@ -10,6 +10,7 @@ import json
 import logging
 from collections.abc import Hashable
 from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from aiohttp import web
@@ -21,13 +22,16 @@ from bot.channels.whatsapp.client import UNDELIVERABLE, WINDOW_CLOSED, GraphClie
 from bot.channels.whatsapp.webhook import CHANNEL, incoming, rows, signed
 from bot.config import Environment
 from bot.core import Conversation
-from bot.desk import Outbox
+from bot.desk import Deferred, Desk, Outbox
 from bot.messages import Button, Outgoing
 from bot.storage import InboxItem, OutboxItem
 
 log = logging.getLogger(__name__)
 
 SIGNATURE_HEADER = "X-Hub-Signature-256"
+WINDOW = timedelta(hours=24)         # free text reaches her until this long after her last message
+WINDOW_MARGIN = timedelta(minutes=5)  # ... taken a little shorter, for the clocks and the time the message takes
+WAIT_FOR_HER = timedelta(days=30)     # a counsellor's message waits this long for her to write again
 LIST_BUTTON = "whatsapp-list-button"  # catalog keys: the button that opens a list, and the body of a list that goes on
 MORE = "whatsapp-more"
 
@@ -52,6 +56,7 @@ class WhatsAppChannel:
         conversation.queue_replies(CHANNEL)  # her replies are stored with her message, then sent by the outbox
         self.inbox = Inbox(self.store, CHANNEL, self.handle, concurrency)
         self.outbox = Outbox(self.store, (CHANNEL,), self.deliver, concurrency=concurrency)
+        self.desk = Desk(conversation)  # tells the counsellors when her 24-hour window has closed
         self.quiet = Quiet()
         self.counts = Counts({}, {}, {})
         self.long_payloads: dict[str, str] = {}
@@ -122,6 +127,7 @@ class WhatsAppChannel:
             return
         if message.payload is not None and message.payload in self.long_payloads:  # a button whose payload was too long for WhatsApp
             message = dataclasses.replace(message, payload=self.long_payloads[message.payload])
+        await self.store.outbox_wake(CHANNEL, message.user)  # what waited for her window to open again goes out now
         replies = await self.conversation.handle(message)
         for reply in replies:
             if not reply.queued:  # the apology when the database could not take her message
@@ -152,7 +158,10 @@ class WhatsAppChannel:
                          body.get("key"))
         if body.get("action"):  # nothing a WhatsApp chat can do (its messages cannot be deleted by the bot)
             return True
-        labels = self._labels(await self._language(item.recipient) if reply.buttons else None)  # for a list, or a body-less reply
+        language = await self._language(item.recipient) if reply.buttons or item.case_id is not None else None
+        labels = self._labels(language)  # for a list, or a body-less reply
+        if item.case_id is not None and not await self._window_open(item.recipient):
+            await self._window_closed(item, language)  # raises Deferred: it waits for her
         try:
             await self._send_reply(item.recipient, reply, labels, item.id)
         except GraphError as error:
@@ -164,8 +173,7 @@ class WhatsAppChannel:
                 await self.store.set_active(CHANNEL, item.recipient, False)
                 log.info("a WhatsApp message cannot reach her (code %d): marked inactive", error.code)
             elif error.code == WINDOW_CLOSED:
-                log.warning("outbox item %s: her 24-hour window is closed", item.id)
-                return False
+                await self._window_closed(item, await self._language(item.recipient))
             else:
                 log.warning("the Graph API refused outbox item %s (%s): dropped", item.id, error)
         self._progress.pop(item.id, None)
@@ -178,6 +186,24 @@ class WhatsAppChannel:
             await self.client.send(bodies[index])
             if key is not None:
                 self._progress[key] = index + 1
+
+    async def _window_open(self, recipient: str) -> bool:
+        last = await self.store.last_message_from(CHANNEL, recipient)
+        return last is not None and datetime.now(UTC) - last < WINDOW - WINDOW_MARGIN
+
+    async def _window_closed(self, item: OutboxItem, language: str | None) -> None:
+        """Free text cannot reach her: the approved template invites her to write (once: the item then waits, and
+        her later ones behind it, until she writes), and the desk hears it at once."""
+        settings = self.conversation.config.settings
+        template = settings.whatsapp.reengage_template
+        if template:
+            code = settings.whatsapp.template_language(language or settings.default_language, settings.default_language)
+            await self.client.send({"messaging_product": "whatsapp", "recipient_type": "individual", "to": item.recipient,
+                                    "type": "template", "template": {"name": template, "language": {"code": code}}})
+        if item.case_id is not None:
+            await self.desk.window_closed(item.case_id, invited=bool(template))
+        log.info("outbox item %s waits for her to write again (her 24-hour window is closed)", item.id)
+        raise Deferred(datetime.now(UTC) + WAIT_FOR_HER)
 
     def _labels(self, language: str | None) -> tuple[str, str]:
         catalogs = self.conversation.content.catalogs

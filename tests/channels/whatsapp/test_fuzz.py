@@ -1,0 +1,355 @@
+"""Hostile, unsigned and odd-text WhatsApp webhooks (hypothesis) against the real `wegwijs serve` server and the fake Graph API."""
+
+from __future__ import annotations
+
+import asyncio
+import copy
+import dataclasses
+import io
+import itertools
+import json
+import logging
+import socket
+import time
+from collections.abc import AsyncIterator, Awaitable, Callable, Coroutine
+from contextlib import asynccontextmanager
+from typing import Any, TypeVar
+
+import aiohttp
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from bot.channels.server import Server, serve
+from bot.channels.web import MAX_BODY
+from bot.config import Config, Environment
+from bot.core import Content, Conversation
+from bot.storage import Store
+from tests.helpers import whatsapp as wa
+from tests.helpers.fake_graph import FakeGraph
+
+T = TypeVar("T")
+
+RECORDED = [json.loads(path.read_text(encoding="utf-8")) for path in sorted(wa.DATA.glob("pywa_*.json"))]
+WATCHED = ("bot", "aiohttp", "asyncio")   # loggers whose exceptions (a record with exc_info) fail a test
+OVERSIZED = b'{"object":"whatsapp_business_account","pad":"' + b"x" * MAX_BODY + b'"}'
+_senders = itertools.count(1)
+
+
+# The server, as in test_server.py ---------------------------------------------------------------
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+def whatsapp_env(graph: FakeGraph) -> Environment:
+    return Environment(whatsapp_token=wa.TOKEN, whatsapp_app_secret=wa.APP_SECRET, whatsapp_verify_token=wa.VERIFY_TOKEN,
+                       whatsapp_phone_number_id=wa.PHONE_ID, whatsapp_api_url=graph.base_url)
+
+
+@dataclasses.dataclass
+class Served:
+    url: str
+    server: Server
+    graph: FakeGraph
+    store: Store
+    http: aiohttp.ClientSession
+    loop: asyncio.AbstractEventLoop
+
+    async def post(self, raw: bytes, headers: dict[str, str] | None = None) -> int:
+        """POST raw bytes to /whatsapp, signed correctly unless headers are given."""
+        data: bytes | io.BytesIO = io.BytesIO(raw) if len(raw) > 1 << 19 else raw  # aiohttp warns about large bytes bodies
+        sent = wa.signed_headers(raw) if headers is None else headers
+        async with self.http.post(f"{self.url}/whatsapp", data=data, headers=sent) as response:
+            await response.read()
+            return response.status
+
+    async def healthz(self) -> int:
+        async with self.http.get(f"{self.url}/healthz") as response:
+            await response.read()
+            return response.status
+
+    async def settled(self, timeout: float = 10.0) -> bool:
+        """True once every stored inbox item is handled and the outbox is empty (False after timeout seconds)."""
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if not await self.store.inbox_pending("whatsapp") and (await self.store.outbox_counts())["pending"] == 0:
+                return True
+            await asyncio.sleep(0.05)
+        return False
+
+    def run(self, coroutine: Coroutine[Any, Any, T], timeout: float = 60.0) -> T:
+        """Run a coroutine on the server's loop from the thread hypothesis runs its examples in."""
+        return asyncio.run_coroutine_threadsafe(coroutine, self.loop).result(timeout)
+
+
+@asynccontextmanager
+async def running(store: Store, content: Content, config: Config, graph: FakeGraph) -> AsyncIterator[Served]:
+    config = dataclasses.replace(config, env=whatsapp_env(graph))
+    conversation = Conversation(store, content, config)
+    server = Server(conversation, config)
+    stop, ready, port = asyncio.Event(), asyncio.Event(), free_port()
+    task = asyncio.create_task(serve(conversation, config, port=port, stop=stop, ready=ready, server=server))
+    await asyncio.wait_for(ready.wait(), 20)
+    async with aiohttp.ClientSession() as http:
+        try:
+            yield Served(f"http://127.0.0.1:{port}", server, graph, store, http, asyncio.get_running_loop())
+        finally:
+            stop.set()
+            await asyncio.wait_for(task, 20)
+
+
+@pytest.fixture
+async def served(store: Store, content: Content, config: Config) -> AsyncIterator[Served]:
+    async with FakeGraph() as graph, running(store, content, config, graph) as found:
+        yield found
+
+
+def fuzz(examples: int) -> settings:
+    """Hypothesis settings of these tests: no deadline (a request waits for the server), no health check on slow data."""
+    return settings(max_examples=examples, deadline=None,
+                    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow, HealthCheck.data_too_large])
+
+
+async def examples(run: Callable[[], None]) -> None:
+    """Run a @given test (sync, it drives the server through Served.run) in a thread while the loop serves."""
+    await asyncio.to_thread(run)
+
+
+def exceptions(caplog: pytest.LogCaptureFixture) -> list[str]:
+    """Records of the watched loggers that carry an exception: name, message and exception type."""
+    return [f"{record.name}: {record.getMessage()[:200]} ({record.exc_info[0]})" for record in caplog.records
+            if record.exc_info is not None and record.name.split(".")[0] in WATCHED and record.levelno >= logging.ERROR]
+
+
+# Strategies -------------------------------------------------------------------------------------
+
+def nested(depth: int) -> Any:
+    value: Any = "bottom"
+    for level in range(depth):
+        value = {"a": value} if level % 2 else [value]
+    return value
+
+
+odd_string = st.one_of(
+    st.text(max_size=40),
+    st.text(st.characters(codec="utf-8"), max_size=20),
+    st.sampled_from(["", " ", "\x00", "a\x00b", "\ud800", "\udfff", "x\udc80y", "\u200f\u202e\u200b", "\ufeff",
+                     "\u0627\u0644\u0639\u0631\u0628\u064a\u0629", "\u12a0\u121b\u122d\u129b", "\U0001f469\u200d\U0001f467",
+                     "\\u0000", "%s%n", "' OR 1=1 --", "NaN", "null"]),
+    st.integers(1, 3).map(lambda n: "\u202e" * n + "x" * 10_000),
+)
+scalar = st.one_of(st.none(), st.booleans(), st.integers(-(2**70), 2**70), st.sampled_from([2**64, -(2**63) - 1, 10**300]),
+                   st.floats(allow_nan=True, allow_infinity=True), odd_string)
+anything = st.one_of(
+    st.recursive(scalar, lambda inner: st.one_of(st.lists(inner, max_size=3), st.dictionaries(odd_string, inner, max_size=3)),
+                 max_leaves=8),
+    st.integers(1, 50).map(nested),
+)
+
+
+def _paths(value: Any, prefix: tuple[Any, ...] = ()) -> list[tuple[Any, ...]]:
+    found = [prefix] if prefix else []
+    if isinstance(value, dict):
+        for key, inner in value.items():
+            found += _paths(inner, (*prefix, key))
+    elif isinstance(value, list):
+        for index, inner in enumerate(value):
+            found += _paths(inner, (*prefix, index))
+    return found
+
+
+def _fresh(body: dict[str, Any]) -> None:
+    """A new wamid and sender for each message (so that the inbox does not take it for a redelivery)."""
+    number = next(_senders)
+    for entry in body.get("entry", []):
+        for change in entry.get("changes", []):
+            for message in change.get("value", {}).get("messages", []):
+                message["id"], message["from"] = f"wamid.fuzz-{number}", f"3249{number:07d}"
+            for update in change.get("value", {}).get("statuses", []):
+                update["id"] = f"wamid.fuzz-{number}"
+
+
+@st.composite
+def mutated(draw: st.DrawFn) -> dict[str, Any]:
+    """A recorded webhook with one to five fields replaced by anything, or removed."""
+    body = copy.deepcopy(draw(st.sampled_from(RECORDED)))
+    _fresh(body)
+    paths = _paths(body)
+    for _ in range(draw(st.integers(1, 5))):
+        path = draw(st.sampled_from(paths))
+        holder: Any = body
+        try:
+            for key in path[:-1]:
+                holder = holder[key]
+            if isinstance(holder, dict) and draw(st.booleans()):
+                holder.pop(path[-1], None)
+            else:
+                holder[path[-1]] = draw(anything)
+        except (KeyError, IndexError, TypeError):
+            continue
+    return body
+
+
+@st.composite
+def misshapen(draw: st.DrawFn) -> dict[str, Any]:
+    """A recorded webhook whose structure is wrong: entry, changes, value, messages or statuses of another type."""
+    body = copy.deepcopy(draw(st.sampled_from(RECORDED)))
+    _fresh(body)
+    value = body["entry"][0]["changes"][0]["value"]
+    where, key = draw(st.sampled_from([(body, "entry"), (body["entry"][0], "changes"), (body["entry"][0]["changes"][0], "value"),
+                                       (value, "messages"), (value, "statuses"), (value, "metadata"), (value, "contacts"),
+                                       (body, "object")]))
+    where[key] = draw(st.one_of(scalar, st.dictionaries(odd_string, scalar, max_size=3), st.lists(scalar, max_size=3),
+                                st.integers(1, 50).map(nested)))
+    return body
+
+
+def _encoded(body: Any, escape: bool) -> bytes:
+    """JSON bytes; lone surrogates can only travel escaped (\\ud800), so those bodies are always escaped."""
+    try:
+        return wa.encode(body, escape_unicode=escape)
+    except UnicodeEncodeError:
+        return wa.encode(body, escape_unicode=True)
+
+
+webhook_json = st.builds(_encoded, st.one_of(mutated(), mutated(), misshapen()), st.booleans())
+broken_bytes = st.one_of(
+    st.binary(max_size=200),
+    webhook_json.flatmap(lambda raw: st.integers(0, len(raw)).map(lambda cut: raw[:cut])),                 # cut short
+    webhook_json.flatmap(lambda raw: st.integers(0, len(raw)).map(lambda at: raw[:at] + b"\xff\xc3(" + raw[at:])),  # not UTF-8
+    st.sampled_from([b"", b"null", b"[]", b"{}", b'"x"', b"0", b"NaN", b"\xef\xbb\xbf{}", "{}".encode("utf-16"),
+                     b"[" * 100_000 + b"]" * 100_000, b'{"a":' * 20_000 + b"1" + b"}" * 20_000,
+                     b'{"object":"whatsapp_business_account","entry":[' + b"9" * 5000 + b"]}",
+                     b'{"object":"whatsapp_business_account","entry":[{"changes":[{"field":"messages","value":{"messages":'
+                     b'[{"id":"wamid.x\\ud800","from":"32\\udfff","type":"text","text":{"body":"\\ud800"}}]}}]}]}',
+                     OVERSIZED]),
+)
+hostile = st.one_of(webhook_json, webhook_json, broken_bytes)
+
+
+# 1. Signed hostile bodies -----------------------------------------------------------------------
+
+async def test_signed_hostile_bodies_get_200_or_413_never_5xx_and_every_stored_item_is_handled(
+        served: Served, caplog: pytest.LogCaptureFixture) -> None:
+    caplog.set_level(logging.INFO)
+    statuses: list[int] = []
+
+    @fuzz(300)
+    @given(raw=hostile)
+    def post(raw: bytes) -> None:
+        status = served.run(served.post(raw))
+        statuses.append(status)
+        assert status == (413 if len(raw) > MAX_BODY else 200), (status, raw[:300])
+
+    await examples(post)
+    assert await served.healthz() == 200
+    assert await served.settled(), await served.store.inbox_pending("whatsapp")
+    assert not exceptions(caplog)
+    assert served.server.whatsapp is not None and served.server.whatsapp.inbox.handled > 0  # the fuzz reached the conversation
+
+
+# 2. Unsigned or wrongly signed bodies -----------------------------------------------------------
+
+def _other_hex(digest: str) -> st.SearchStrategy[str]:
+    """The digest with one hex digit changed."""
+    return st.integers(0, len(digest) - 1).flatmap(
+        lambda at: st.sampled_from([c for c in "0123456789abcdef" if c != digest[at]]).map(lambda c: digest[:at] + c + digest[at + 1:]))
+
+
+@st.composite
+def wrongly_signed(draw: st.DrawFn) -> tuple[bytes, dict[str, str]]:
+    """A hostile or valid body and headers whose X-Hub-Signature-256 is absent, of another body or secret, or malformed."""
+    raw = draw(st.one_of(webhook_json, st.builds(lambda body: wa.encode(body), st.sampled_from(RECORDED).map(copy.deepcopy)),
+                         broken_bytes.filter(lambda raw: len(raw) <= MAX_BODY)))
+    right = wa.sign(raw)[len("sha256="):]
+    printable = st.text(st.characters(min_codepoint=0x20, max_codepoint=0x7e), max_size=80)
+    header = draw(st.one_of(
+        st.none(),
+        st.just(""),
+        st.just("sha256="),
+        st.builds(lambda other: wa.sign(other), st.binary(max_size=64).filter(lambda other: other != raw)),
+        st.builds(lambda extra: wa.sign(raw + extra), st.binary(min_size=1, max_size=8)),
+        st.builds(lambda secret: wa.sign(raw, secret), printable.filter(lambda secret: secret != wa.APP_SECRET)),
+        _other_hex(right).map(lambda digest: "sha256=" + digest),
+        st.integers(1, 63).map(lambda cut: "sha256=" + right[:cut]),
+        st.just("sha256=" + right + "0"),
+        st.just("sha1=" + right), st.just(right), st.just("sha256:" + right), st.just("sha256=sha256=" + right),
+        printable.map(lambda text: "sha256=" + text),
+        printable,
+    ))
+    headers = {"Content-Type": "application/json"}
+    if header is not None:
+        headers["X-Hub-Signature-256"] = header
+    return raw, headers
+
+
+async def test_unsigned_or_wrongly_signed_bodies_get_401_and_nothing_is_stored_or_sent(served: Served) -> None:
+    @fuzz(200)
+    @given(request=wrongly_signed())
+    def post(request: tuple[bytes, dict[str, str]]) -> None:
+        raw, headers = request
+        assert served.run(served.post(raw, headers)) == 401, headers
+
+    await examples(post)
+    await asyncio.sleep(0.5)
+    assert await served.store.inbox_pending("whatsapp") == []
+    assert (await served.store.counts())["users"] == 0
+    assert served.graph.sent == []
+    assert await served.healthz() == 200
+
+
+# 3. Valid messages of every kind, with any text -------------------------------------------------
+
+her_text = st.one_of(
+    st.text(max_size=60),
+    st.text(st.characters(codec="utf-8", categories=["L", "M", "N", "P", "S", "Zs"]), max_size=30),
+    st.sampled_from(["", " ", "\n\t ", "\U0001f469\u200d\U0001f467\u200d\U0001f466", "\u0645\u0631\u062d\u0628\u0627",
+                     "\u1230\u120b\u121d", "\u200f\u202e\u200b", "hello", "menu", "/start", "lang:en"]),
+    st.integers(1, 5000).map(lambda n: ("\u12a0\U0001f600 a" * n)[:n]),
+)
+KINDS: dict[str, Callable[[str, str, str], dict[str, Any]]] = {
+    "text": lambda text, wa_id, wamid: wa.text(text, wa_id=wa_id, wamid=wamid),
+    "button title": lambda text, wa_id, wamid: wa.button_reply("lang:en", text, wa_id=wa_id, wamid=wamid),
+    "button payload": lambda text, wa_id, wamid: wa.button_reply(text, "OK", wa_id=wa_id, wamid=wamid),
+    "list-reply id": lambda text, wa_id, wamid: wa.list_reply(text, "English", wa_id=wa_id, wamid=wamid),
+    "list-reply title": lambda text, wa_id, wamid: wa.list_reply("lang:nl", text, description=text, wa_id=wa_id, wamid=wamid),
+    "quick reply": lambda text, wa_id, wamid: wa.quick_reply(text, text, wa_id=wa_id, wamid=wamid),
+    "image caption": lambda text, wa_id, wamid: wa.image("media-image-1", text, wa_id=wa_id, wamid=wamid),
+    "document caption": lambda text, wa_id, wamid: wa.document("media-doc-1", filename=text, caption=text, wa_id=wa_id, wamid=wamid),
+    "place": lambda text, wa_id, wamid: wa.location(51.05, 3.72, place=text, address=text, wa_id=wa_id, wamid=wamid),
+    "contact card": lambda text, wa_id, wamid: wa.contacts(text, text or "+32", wa_id=wa_id, wamid=wamid),
+    "reaction": lambda text, wa_id, wamid: wa.reaction("wamid.ours", text, wa_id=wa_id, wamid=wamid),
+    "voice": lambda text, wa_id, wamid: wa.voice("media-voice-1", wa_id=wa_id, wamid=wamid, name=text),
+    "sticker": lambda text, wa_id, wamid: wa.sticker("media-sticker-1", wa_id=wa_id, wamid=wamid, name=text),
+    "unsupported": lambda text, wa_id, wamid: wa.unsupported(wa_id=wa_id, wamid=wamid, name=text),
+}
+
+
+async def test_a_valid_message_of_any_kind_and_text_gets_200_and_one_answer_even_when_redelivered(
+        served: Served, caplog: pytest.LogCaptureFixture) -> None:
+    caplog.set_level(logging.INFO)
+
+    @fuzz(40)
+    @given(kind=st.sampled_from(sorted(KINDS)), text=her_text, escape=st.booleans())
+    def post(kind: str, text: str, escape: bool) -> None:
+        number = next(_senders)
+        wa_id, wamid = f"3248{number:07d}", f"wamid.kind-{number}"
+        raw = wa.encode(KINDS[kind](text, wa_id, wamid), escape_unicode=escape)
+        assert served.run(served.post(raw)) == 200
+        assert served.run(served.settled())
+        first = len(served.graph.to(wa_id))
+        if kind == "reaction":
+            assert first == 0
+        else:
+            assert first >= 1, f"no answer to a {kind}"
+        assert served.run(served.post(raw)) == 200       # Meta delivers it again
+        assert served.run(served.settled())
+        time.sleep(0.1)
+        assert len(served.graph.to(wa_id)) == first, f"a {kind} answered twice"
+
+    await examples(post)
+    assert not exceptions(caplog)
+    assert not served.graph.refused, [refusal.details for refusal in served.graph.refused]
