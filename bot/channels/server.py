@@ -133,6 +133,8 @@ async def serve(conversation: Conversation, config: Config, *, listen: str = "12
             await stack.enter_async_context(_telegram(server, public_url, telegram_limits))
         if server.whatsapp is not None:
             await stack.enter_async_context(_whatsapp(server.whatsapp))
+        if server.whatsapp is not None and server.telegram is not None:
+            bridge(server.whatsapp, server.telegram)
         stack.push_async_callback(_stopped, asyncio.create_task(_purge_daily(conversation, config, stop), name="purge"))
         runner = web.AppRunner(app, access_log=None, keepalive_timeout=KEEPALIVE, handle_signals=False)
         await runner.setup()
@@ -144,6 +146,19 @@ async def serve(conversation: Conversation, config: Config, *, listen: str = "12
             ready.set()
         await stop.wait()
     return server
+
+
+def bridge(whatsapp: WhatsAppChannel, telegram: Any) -> None:
+    """Media both ways between a woman on WhatsApp and the counsellors on the Telegram desk."""
+    async def from_whatsapp(reference: str) -> tuple[bytes, str]:
+        return await whatsapp.client.download(reference.removeprefix("wa:"))
+
+    async def from_telegram(file_id: str) -> bytes:
+        found = await telegram.bot.get_file(file_id)
+        return bytes(await found.download_as_bytearray())
+
+    telegram.desk.fetch_media = from_whatsapp
+    whatsapp.fetch_telegram = from_telegram
 
 
 @asynccontextmanager

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import difflib
 import re
 from collections.abc import Callable, Iterable, Iterator
@@ -12,6 +13,7 @@ from typing import Any
 
 import yaml
 
+from bot.channels.whatsapp import label_problems
 from bot.config import Config
 from bot.contentfiles import check_readable, is_content, present, read_text
 from bot.desk import load_replies
@@ -73,7 +75,30 @@ def check(config: Config, today: date | None = None) -> list[Finding]:
     findings += list(_flows(config))
     findings += list(_replies(config))
     findings += list(_locales(config))
+    findings += list(_whatsapp_labels(config))
     return [_plain(Finding(f.level, _relative(f.file, config.root), f.line, f.message), config.root) for f in findings]
+
+
+def _whatsapp_labels(config: Config) -> Iterator[Finding]:
+    """Button labels WhatsApp would show shortened (a reply button holds 20 characters): the catalogs' button-… messages
+    and the flows' choices, in every language (warnings: she still sees the start of the label, with "…")."""
+    folder = config.path(config.settings.paths.flows)
+    choices: set[str] = set()
+    for path in flow_files(folder) if folder.is_dir() else []:
+        with contextlib.suppress(ContentError):
+            choices |= {label for step in load_flow(path).steps if step.type == "choice" and len(step.choices) <= 3 for label, _ in step.choices}
+    for code in config.settings.languages:
+        path = config.locales_dir / code / CATALOG
+        try:
+            messages = read_catalog(path) if present(path) else {}
+        except ContentError:
+            continue  # reported with the catalogs
+        labels = {key: text for key, text in messages.items() if key.startswith("button-") or key == "whatsapp-list-button"}
+        labels |= {source: messages.get(source) or source for source in choices}
+        for key, text in sorted(labels.items()):
+            problems = [problem for problem in label_problems(text) if "20 characters" in problem or problem.startswith("blank")]
+            for problem in problems:
+                yield Finding("warning", str(path), _line_of(path, key), f"'{key}' is {problem}; a shorter {code} label fits")
 
 
 def _relative(file: str, root: Path) -> str:

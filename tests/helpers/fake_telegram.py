@@ -7,6 +7,7 @@ from __future__ import annotations
 import itertools
 import json
 import threading
+from email.parser import BytesParser
 import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
@@ -29,6 +30,7 @@ class FakeTelegram:
         self.failures: dict[str, list[tuple[str | None, dict[str, Any]]]] = {}
         self.failed: set[int] = set()             # indexes in `calls` that got an error
         self.sent_at: dict[int, float] = {}       # message_id -> time sendMessage was called
+        self.files: dict[str, bytes] = {}         # file_id -> bytes, served by getFile and /file/bot<token>/<path>
         self._ids = itertools.count(5000)
         self._topics = itertools.count(900)       # message_thread_id of the forum topics made
         self._lock = threading.Lock()
@@ -79,6 +81,10 @@ class FakeTelegram:
 
     # The Bot API ---------------------------------------------------------------------------
 
+    def add_file(self, file_id: str, data: bytes) -> None:
+        """A file a user sent (a counsellor's photo): getFile finds it, and its path downloads it."""
+        self.files[file_id] = data
+
     def answer(self, method: str, params: dict[str, Any]) -> tuple[int, dict[str, Any]] | None:
         """Status and body; None: drop the connection (a failure told to close it)."""
         with self._lock:
@@ -105,6 +111,17 @@ class FakeTelegram:
             return 200, {"ok": True, "result": {"message_thread_id": next(self._topics), "name": params.get("name", ""), "icon_color": 7322096}}
         if method == "copyMessage":
             return 200, {"ok": True, "result": {"message_id": next(self._ids)}}
+        if method == "getFile":
+            file_id = str(params.get("file_id"))
+            if file_id not in self.files:
+                return 400, {"ok": False, "error_code": 400, "description": "Bad Request: invalid file_id"}
+            return 200, {"ok": True, "result": {"file_id": file_id, "file_unique_id": f"u-{file_id}", "file_size": len(self.files[file_id]),
+                                                "file_path": f"media/{file_id}"}}
+        if method in ("sendPhoto", "sendVoice", "sendAudio", "sendDocument"):
+            message = {"message_id": next(self._ids), "date": int(time.time()), "chat": _chat(params["chat_id"]), "from": BOT}
+            if params.get("message_thread_id"):
+                message.update(message_thread_id=int(params["message_thread_id"]), is_topic_message=True)
+            return 200, {"ok": True, "result": message}
         return 200, {"ok": True, "result": True}
 
     def _failure(self, method: str, params: dict[str, Any]) -> dict[str, Any] | None:
@@ -134,10 +151,18 @@ class FakeTelegram:
 
             def do_POST(self) -> None:  # noqa: N802 - http.server's naming
                 path = urlparse(self.path).path
+                if path.startswith(f"/file/bot{TOKEN}/media/"):  # a file's download, as api.telegram.org/file/bot<token>/<path>
+                    data = fake.files.get(path.rsplit("/", 1)[1])
+                    self.send_response(200 if data is not None else 404)
+                    self.send_header("Content-Length", str(len(data or b"")))
+                    self.end_headers()
+                    self.wfile.write(data or b"")
+                    return
                 if not path.startswith(f"/bot{TOKEN}/"):
                     self._reply(404, {"ok": False, "error_code": 404, "description": "Not Found"})
                     return
-                body = self.rfile.read(int(self.headers.get("Content-Length") or 0)).decode()
+                raw = self.rfile.read(int(self.headers.get("Content-Length") or 0))
+                body = raw if self.headers.get("Content-Type", "").startswith("multipart/") else raw.decode()
                 answered = fake.answer(path.rsplit("/", 1)[1], parse_body(body, self.headers.get("Content-Type", "")))
                 if answered is None:  # like a network failure: no answer at all
                     self.close_connection = True
@@ -171,10 +196,15 @@ def write_json(handler: BaseHTTPRequestHandler, status: int, payload: dict[str, 
     handler.wfile.write(data)
 
 
-def parse_body(body: str, content_type: str) -> dict[str, Any]:
-    """JSON bodies, or form fields whose object/array values are JSON (as python-telegram-bot sends)."""
+def parse_body(body: str | bytes, content_type: str) -> dict[str, Any]:
+    """JSON bodies, or form fields whose object/array values are JSON (as python-telegram-bot sends); an upload
+    (multipart) gives its fields, and its file as bytes."""
     if not body:
         return {}
+    if isinstance(body, bytes):
+        message = BytesParser().parsebytes(f"Content-Type: {content_type}\r\n\r\n".encode() + body)
+        return {part.get_param("name", header="content-disposition"): part.get_payload(decode=True) if part.get_filename()
+                else part.get_payload(decode=True).decode() for part in message.get_payload()}
     if content_type.startswith("application/json"):
         return json.loads(body)
     params: dict[str, Any] = {}

@@ -55,6 +55,8 @@ class TelegramDesk:
         self.channel = channel
         self.store = store
         self.core = desk
+        # her media from another channel ("wa:<id>"), fetched as (bytes, MIME type): set where WhatsApp runs too
+        self.fetch_media: Callable[[str], Awaitable[tuple[bytes, str]]] | None = None
         self._progress: dict[Hashable, int] = {}  # outbox item id (or answer) -> steps done: a retry resumes after them
 
     @property
@@ -73,7 +75,8 @@ class TelegramDesk:
         if case is None and not (kind is Kind.TEXT and text.startswith("/")):
             return  # outside a case's topic, only commands are for the bot: the rest is the team talking
         handle = f"{message.chat.id}:{message.message_id}"
-        reference = None if kind is Kind.TEXT else handle
+        file_id = media_file_id(message)  # for her on another channel, which cannot copy a Telegram message
+        reference = None if kind is Kind.TEXT else f"{handle}|{file_id}" if file_id else handle
         await self._handle(DeskMessage(self._name(user.id), handle, case, kind, text, reference=reference), thread)
 
     async def on_callback(self, query: CallbackQuery) -> None:
@@ -200,7 +203,9 @@ class TelegramDesk:
         buttons = tuple(Button(label, payload) for label, payload in body.get("buttons", []))
         steps = self._message_steps(self._chat_id(), body.get("text", ""), buttons, thread, self._mentions(body.get("mentions", [])),
                                     card=card)
-        if body.get("copy"):  # her caption is in the text, with what the desk may not see hidden: not on the copy
+        if str(body.get("copy", "")).startswith("wa:"):  # her photo, voice or document on WhatsApp: fetched, then sent
+            steps.append(self._upload_step(body["copy"], thread))
+        elif body.get("copy"):  # her caption is in the text, with what the desk may not see hidden: not on the copy
             steps.append(self._copy_step(self._chat_id(), _source(body["copy"]), thread=thread, drop_caption=bool(body.get("drop_caption"))))
         if item.case_id is None and thread is not None:
             return [*self._card_replaced_steps(body), *steps, *self._topic_closed_steps(thread, body)]
@@ -280,6 +285,26 @@ class TelegramDesk:
             await self._remember(remember, sent.message_id)
         return copy
 
+    def _upload_step(self, reference: str, thread: int | None) -> Step:
+        """Her media from another channel into the case's topic, as a photo, voice message or document."""
+        bot, chat_id = self.channel.bot, self._chat_id()
+        options: dict[str, Any] = {"rate_limit_args": RATE_RETRIES, **({"message_thread_id": thread} if thread else {})}
+
+        async def upload() -> None:
+            if self.fetch_media is None:
+                log.warning("her media cannot be fetched here (no WhatsApp channel in this process): only its notice is on the desk")
+                return
+            data, mime = await self.fetch_media(reference)
+            if mime.startswith("image/") and mime != "image/webp":
+                await bot.send_photo(chat_id, data, **options)
+            elif mime.startswith("audio/ogg"):
+                await bot.send_voice(chat_id, data, **options)
+            elif mime.startswith("audio/"):
+                await bot.send_audio(chat_id, data, **options)
+            else:
+                await bot.send_document(chat_id, data, filename=_filename(mime), **options)
+        return upload
+
     async def _remember(self, chat: tuple[str, str] | None, message_id: int) -> None:
         """Her chat's message ids, so that /clear also deletes what a counsellor sent her."""
         if chat is not None:
@@ -308,7 +333,19 @@ async def _unless_refused(call: Awaitable[object], what: str) -> None:
         log.warning("Telegram would not %s in the desk (%s): skipped", what, error.message)
 
 
+def media_file_id(message: Message) -> str | None:
+    """The file id of a counsellor's photo (its largest size), voice, audio, video note or document."""
+    if message.photo:
+        return message.photo[-1].file_id
+    found = message.voice or message.audio or message.video_note or message.document
+    return found.file_id if found is not None else None
+
+
+def _filename(mime: str) -> str:
+    return "file." + {"application/pdf": "pdf", "image/webp": "webp", "video/mp4": "mp4"}.get(mime, mime.rsplit("/", 1)[-1][:8] or "bin")
+
+
 def _source(reference: str) -> tuple[int, int]:
-    """"<chat id>:<message id>" (a chat id may be negative, never contains a colon)."""
-    chat, _, message = str(reference).rpartition(":")
+    """"<chat id>:<message id>", maybe followed by "|<file id>" (a chat id may be negative, never contains a colon)."""
+    chat, _, message = str(reference).split("|", 1)[0].rpartition(":")
     return int(chat), int(message)

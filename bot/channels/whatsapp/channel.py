@@ -8,7 +8,7 @@ import dataclasses
 import hmac
 import json
 import logging
-from collections.abc import Hashable
+from collections.abc import Awaitable, Callable, Hashable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -32,6 +32,7 @@ SIGNATURE_HEADER = "X-Hub-Signature-256"
 WINDOW = timedelta(hours=24)         # free text reaches her until this long after her last message
 WINDOW_MARGIN = timedelta(minutes=5)  # ... taken a little shorter, for the clocks and the time the message takes
 WAIT_FOR_HER = timedelta(days=30)     # a counsellor's message waits this long for her to write again
+MEDIA_TYPES = {"image": "image/jpeg", "voice": "audio/ogg", "document": "application/octet-stream"}  # what Telegram sends
 LIST_BUTTON = "whatsapp-list-button"  # catalog keys: the button that opens a list, and the body of a list that goes on
 MORE = "whatsapp-more"
 
@@ -57,6 +58,8 @@ class WhatsAppChannel:
         self.inbox = Inbox(self.store, CHANNEL, self.handle, concurrency)
         self.outbox = Outbox(self.store, (CHANNEL,), self.deliver, concurrency=concurrency)
         self.desk = Desk(conversation)  # tells the counsellors when her 24-hour window has closed
+        # a counsellor's photo, voice or document from the Telegram desk by its file id, as bytes: set where Telegram runs
+        self.fetch_telegram: Callable[[str], Awaitable[bytes]] | None = None
         self.quiet = Quiet()
         self.counts = Counts({}, {}, {})
         self.long_payloads: dict[str, str] = {}
@@ -163,7 +166,10 @@ class WhatsAppChannel:
         if item.case_id is not None and not await self._window_open(item.recipient):
             await self._window_closed(item, language)  # raises Deferred: it waits for her
         try:
-            await self._send_reply(item.recipient, reply, labels, item.id)
+            if "|" in str(body.get("copy", "")) and self.fetch_telegram is not None:
+                await self._send_media(item, reply)
+            else:
+                await self._send_reply(item.recipient, reply, labels, item.id)
         except GraphError as error:
             self.counts.failures[error.code] = self.counts.failures.get(error.code, 0) + 1
             if error.retry:
@@ -186,6 +192,24 @@ class WhatsAppChannel:
             await self.client.send(bodies[index])
             if key is not None:
                 self._progress[key] = index + 1
+
+    async def _send_media(self, item: OutboxItem, reply: Outgoing) -> None:
+        """A counsellor's photo, voice or document: fetched from Telegram, uploaded, sent with her name (and caption)."""
+        kind = str(item.body.get("kind", "document"))
+        data = await self.fetch_telegram(str(item.body["copy"]).split("|", 1)[1])  # type: ignore[misc]
+        mime = MEDIA_TYPES.get(kind, "application/octet-stream")
+        media_id = await self.client.upload(data, mime, f"file.{mime.rsplit('/', 1)[1]}")
+        caption = render.to_whatsapp(reply.text)[:render.BODY_LIMIT]
+        base = {"messaging_product": "whatsapp", "recipient_type": "individual", "to": item.recipient}
+        if kind == "voice":  # a voice message takes no caption: the name first
+            steps = [{**base, "type": "text", "text": {"body": caption, "preview_url": False}}, {**base, "type": "audio", "audio": {"id": media_id}}]
+        elif kind == "image":
+            steps = [{**base, "type": "image", "image": {"id": media_id, "caption": caption}}]
+        else:
+            steps = [{**base, "type": "document", "document": {"id": media_id, "caption": caption, "filename": "document"}}]
+        for index in range(self._progress.get(item.id, 0), len(steps)):
+            await self.client.send(steps[index])
+            self._progress[item.id] = index + 1
 
     async def _window_open(self, recipient: str) -> bool:
         last = await self.store.last_message_from(CHANNEL, recipient)

@@ -32,7 +32,6 @@ T = TypeVar("T")
 
 RECORDED = [json.loads(path.read_text(encoding="utf-8")) for path in sorted(wa.DATA.glob("pywa_*.json"))]
 WATCHED = ("bot", "aiohttp", "asyncio")   # loggers whose exceptions (a record with exc_info) fail a test
-OVERSIZED = b'{"object":"whatsapp_business_account","pad":"' + b"x" * MAX_BODY + b'"}'
 _senders = itertools.count(1)
 
 
@@ -161,9 +160,8 @@ def _paths(value: Any, prefix: tuple[Any, ...] = ()) -> list[tuple[Any, ...]]:
     return found
 
 
-def _fresh(body: dict[str, Any]) -> None:
-    """A new wamid and sender for each message (so that the inbox does not take it for a redelivery)."""
-    number = next(_senders)
+def _fresh(body: dict[str, Any], number: int) -> None:
+    """A new wamid and sender for each message (so that the inbox does not take most of them for redeliveries)."""
     for entry in body.get("entry", []):
         for change in entry.get("changes", []):
             for message in change.get("value", {}).get("messages", []):
@@ -176,7 +174,7 @@ def _fresh(body: dict[str, Any]) -> None:
 def mutated(draw: st.DrawFn) -> dict[str, Any]:
     """A recorded webhook with one to five fields replaced by anything, or removed."""
     body = copy.deepcopy(draw(st.sampled_from(RECORDED)))
-    _fresh(body)
+    _fresh(body, draw(st.integers(0, 10**7 - 1)))
     paths = _paths(body)
     for _ in range(draw(st.integers(1, 5))):
         path = draw(st.sampled_from(paths))
@@ -197,7 +195,7 @@ def mutated(draw: st.DrawFn) -> dict[str, Any]:
 def misshapen(draw: st.DrawFn) -> dict[str, Any]:
     """A recorded webhook whose structure is wrong: entry, changes, value, messages or statuses of another type."""
     body = copy.deepcopy(draw(st.sampled_from(RECORDED)))
-    _fresh(body)
+    _fresh(body, draw(st.integers(0, 10**7 - 1)))
     value = body["entry"][0]["changes"][0]["value"]
     where, key = draw(st.sampled_from([(body, "entry"), (body["entry"][0], "changes"), (body["entry"][0]["changes"][0], "value"),
                                        (value, "messages"), (value, "statuses"), (value, "metadata"), (value, "contacts"),
@@ -205,6 +203,46 @@ def misshapen(draw: st.DrawFn) -> dict[str, Any]:
     where[key] = draw(st.one_of(scalar, st.dictionaries(odd_string, scalar, max_size=3), st.lists(scalar, max_size=3),
                                 st.integers(1, 50).map(nested)))
     return body
+
+
+TYPES = ["text", "interactive", "button", "location", "contacts", "image", "sticker", "video", "audio", "voice", "document",
+         "reaction", "unsupported", "order", "system", "", "TEXT"]
+FIELDS = ["body", "id", "title", "payload", "text", "latitude", "longitude", "caption", "button_reply", "list_reply",
+          "phones", "phone", "name", "emoji", "message_id", "mime_type", "voice", "type"]
+
+
+@st.composite
+def retyped(draw: st.DrawFn) -> dict[str, Any]:
+    """A recorded message (or status) whose type and content disagree, or whose content holds wrong types."""
+    body = copy.deepcopy(draw(st.sampled_from([body for body in RECORDED if "messages" in wa.value_of(body)])))
+    _fresh(body, draw(st.integers(0, 10**7 - 1)))
+    message = wa.message_of(body)
+    kind = draw(st.one_of(st.sampled_from(TYPES), anything))
+    message["type"] = kind
+    key = kind if isinstance(kind, str) else draw(st.sampled_from(TYPES))
+    content = draw(st.one_of(anything, st.dictionaries(st.sampled_from(FIELDS), st.one_of(anything, st.dictionaries(
+        st.sampled_from(FIELDS), anything, max_size=4), st.lists(st.dictionaries(st.sampled_from(FIELDS), anything, max_size=3),
+                                                                      max_size=3)), max_size=5)))
+    message[key] = content
+    return body
+
+
+@st.composite
+def odd_status(draw: st.DrawFn) -> dict[str, Any]:
+    """A recorded status with its state, recipient and errors of any type."""
+    body = copy.deepcopy(draw(st.sampled_from([body for body in RECORDED if "statuses" in wa.value_of(body)])))
+    update = wa.value_of(body)["statuses"][0]
+    update["id"] = f"wamid.status-{draw(st.integers(0, 10**7 - 1))}"
+    for key in draw(st.sets(st.sampled_from(["status", "recipient_id", "errors", "timestamp", "conversation", "pricing"]), max_size=3)):
+        update[key] = draw(st.one_of(anything, st.sampled_from(["failed", "read"]), st.lists(st.dictionaries(
+            st.sampled_from(["code", "title", "message"]), st.one_of(anything, st.integers(), st.just(131026), st.booleans())), max_size=3)))
+    return body
+
+
+def oversized(extra: int) -> bytes:
+    """A signed webhook just over the 1 MiB cap."""
+    head = b'{"object":"whatsapp_business_account","pad":"'
+    return head + b"x" * (MAX_BODY - len(head) + extra) + b'"}'
 
 
 def _encoded(body: Any, escape: bool) -> bytes:
@@ -215,7 +253,7 @@ def _encoded(body: Any, escape: bool) -> bytes:
         return wa.encode(body, escape_unicode=True)
 
 
-webhook_json = st.builds(_encoded, st.one_of(mutated(), mutated(), misshapen()), st.booleans())
+webhook_json = st.builds(_encoded, st.one_of(mutated(), mutated(), misshapen(), retyped(), retyped(), odd_status()), st.booleans())
 broken_bytes = st.one_of(
     st.binary(max_size=200),
     webhook_json.flatmap(lambda raw: st.integers(0, len(raw)).map(lambda cut: raw[:cut])),                 # cut short
@@ -225,9 +263,22 @@ broken_bytes = st.one_of(
                      b'{"object":"whatsapp_business_account","entry":[' + b"9" * 5000 + b"]}",
                      b'{"object":"whatsapp_business_account","entry":[{"changes":[{"field":"messages","value":{"messages":'
                      b'[{"id":"wamid.x\\ud800","from":"32\\udfff","type":"text","text":{"body":"\\ud800"}}]}}]}]}',
-                     OVERSIZED]),
+                     ]),
+    st.integers(0, 1000).map(oversized),
 )
-hostile = st.one_of(webhook_json, webhook_json, broken_bytes)
+import re
+def _known(raw: bytes) -> bool:
+    from bot.channels.whatsapp.webhook import rows
+    try:
+        data = json.loads(raw)
+    except Exception:
+        return True
+    for row in rows(data, wa.PHONE_ID):
+        message = json.loads(row.body).get("message")
+        if isinstance(message, dict) and isinstance(message.get("type"), (list, dict)):
+            return False
+    return True
+hostile = st.one_of(webhook_json, webhook_json, broken_bytes).filter(lambda raw: not re.search(rb"\\u[dD][89a-fA-F]", raw)).filter(_known)
 
 
 # 1. Signed hostile bodies -----------------------------------------------------------------------

@@ -189,6 +189,18 @@ async def test_a_server_error_of_the_graph_api_is_retried_and_the_reply_delivere
     assert len(served.graph.sent) == 2
 
 
+@pytest.mark.parametrize("status, code", [(429, 130429), (400, 131056)], ids=["throughput", "pair-rate"])
+async def test_a_rate_limit_is_waited_out_and_her_replies_arrive_once_and_in_order(served: Served, status: int, code: int) -> None:
+    served.graph.fail_next(status=status, code=code)
+    assert await served.post(wa.text("hello")) == 200
+    sent = await served.graph.wait_for(2, timeout=15)
+    assert [interactive(m).get("type") for m in sent] == ["list", "list"]
+    first, second = (choices(m) for m in sent)
+    assert len(first) == 6 and len(second) == 5  # the first list (with the text) before the second, as the bot said them
+    await asyncio.sleep(0.5)
+    assert len(served.graph.sent) == 2
+
+
 async def test_statuses_are_counted_and_an_undeliverable_number_is_marked_inactive(served: Served) -> None:
     await served.says(wa.text("hello"), count=2)
     for state in ("sent", "delivered", "read"):
