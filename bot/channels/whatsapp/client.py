@@ -28,9 +28,10 @@ class GraphError(Exception):
     """The Graph API refused a call: its HTTP status and error code (0 for a network error)."""
 
     def __init__(self, status: int, code: int, message: str = "") -> None:
-        super().__init__(f"HTTP {status}, code {code}: {message[:200]}")
+        super().__init__(f"HTTP {status}, code {code}")  # the Graph API's own words may quote what was sent: not logged
         self.status = status
         self.code = code
+        self.message = message[:200]
 
     @property
     def retry(self) -> bool:
