@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import logging
 import time
+from typing import Any
 
 from aiohttp import web
 
@@ -54,3 +55,18 @@ def closing(status: int) -> web.Response:
     response = web.Response(status=status)
     response.force_close()
     return response
+
+
+def mended(value: Any) -> Any:
+    """The same JSON with lone surrogates (valid JSON, never valid text) replaced by U+FFFD."""
+    if isinstance(value, str):
+        return value.encode("utf-16", "surrogatepass").decode("utf-16", "replace") if _has_surrogate(value) else value
+    if isinstance(value, dict):
+        return {mended(key): mended(inner) for key, inner in value.items()}
+    if isinstance(value, list):
+        return [mended(inner) for inner in value]
+    return value
+
+
+def _has_surrogate(text: str) -> bool:
+    return any("\ud800" <= char <= "\udfff" for char in text)

@@ -26,7 +26,7 @@ from telegram.error import Conflict, InvalidToken, NetworkError, RetryAfter, Tel
 from telegram.ext import Application
 
 from bot.channels.inbox import Inbox
-from bot.channels.web import BODY_TIMEOUT, KEEPALIVE, MAX_BODY, Quiet, TooLarge, closing, read_capped
+from bot.channels.web import BODY_TIMEOUT, KEEPALIVE, MAX_BODY, Quiet, TooLarge, closing, mended, read_capped
 from bot.storage import InboxItem
 
 log = logging.getLogger(__name__)
@@ -137,21 +137,6 @@ def _check(value: Any, spec: Any, where: str, depth: int) -> str | None:
     if isinstance(value, int) and not isinstance(value, bool) and abs(value) >= 2**63:
         return f"{where}: out of range"
     return None
-
-
-def mended(value: Any) -> Any:
-    """The same JSON with lone surrogates (valid JSON, never valid text) replaced by U+FFFD."""
-    if isinstance(value, str):
-        return value.encode("utf-16", "surrogatepass").decode("utf-16", "replace") if _has_surrogate(value) else value
-    if isinstance(value, dict):
-        return {mended(key): mended(inner) for key, inner in value.items()}
-    if isinstance(value, list):
-        return [mended(inner) for inner in value]
-    return value
-
-
-def _has_surrogate(text: str) -> bool:
-    return any("\ud800" <= char <= "\udfff" for char in text)
 
 
 class TelegramUpdates:

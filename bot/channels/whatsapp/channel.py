@@ -33,6 +33,7 @@ WINDOW = timedelta(hours=24)         # free text reaches her until this long aft
 WINDOW_MARGIN = timedelta(minutes=5)  # ... taken a little shorter, for the clocks and the time the message takes
 WAIT_FOR_HER = timedelta(days=30)     # a counsellor's message waits this long for her to write again
 MEDIA_TYPES = {"image": "image/jpeg", "voice": "audio/ogg", "document": "application/octet-stream"}  # what Telegram sends
+STATES = ("sent", "delivered", "read", "failed")
 LIST_BUTTON = "whatsapp-list-button"  # catalog keys: the button that opens a list, and the body of a list that goes on
 MORE = "whatsapp-more"
 
@@ -130,8 +131,9 @@ class WhatsAppChannel:
             return
         if message.payload is not None and message.payload in self.long_payloads:  # a button whose payload was too long for WhatsApp
             message = dataclasses.replace(message, payload=self.long_payloads[message.payload])
-        await self.store.outbox_wake(CHANNEL, message.user)  # what waited for her window to open again goes out now
         replies = await self.conversation.handle(message)
+        if await self.store.outbox_wake(CHANNEL, message.user):  # her message is stored: what waited for her window goes out
+            self.outbox.poke()
         for reply in replies:
             if not reply.queued:  # the apology when the database could not take her message
                 await self._send_reply(message.user, reply, self._labels(None))
@@ -139,7 +141,8 @@ class WhatsAppChannel:
     async def _status(self, status: dict[str, Any]) -> None:
         """sent / delivered / read are counted; a failure is acted on by its code."""
         state = str(status.get("status"))
-        self.counts.statuses[state] = self.counts.statuses.get(state, 0) + 1
+        label = state if state in STATES else "other"  # a label per state WhatsApp has, not per string a body holds
+        self.counts.statuses[label] = self.counts.statuses.get(label, 0) + 1
         if state != "failed":
             return
         errors = status.get("errors") if isinstance(status.get("errors"), list) else []

@@ -9,6 +9,7 @@ from typing import Any
 
 from pywa.utils import webhook_updates_validator
 
+from bot.channels.web import mended
 from bot.messages import Incoming, Kind
 
 CHANNEL = "whatsapp"
@@ -37,9 +38,10 @@ class Row:
 
 
 def rows(data: Any, phone_number_id: str | None = None) -> list[Row]:
-    """The messages and statuses of a webhook body for our number (others, and anything misshapen, are left out)."""
+    """The messages and statuses of a webhook body for our number (others, and anything misshapen, are left out).
+    Lone surrogates (valid JSON, never valid text) become U+FFFD, and an id keeps no NUL: every row can be stored."""
     found: list[Row] = []
-    for change in _changes(data):
+    for change in _changes(mended(data)):
         value = change.get("value")
         if change.get("field") != "messages" or not isinstance(value, dict):
             continue
@@ -48,15 +50,21 @@ def rows(data: Any, phone_number_id: str | None = None) -> list[Row]:
         if phone_number_id is not None and number is not None and str(number) != phone_number_id:
             continue
         for message in _dicts(value.get("messages")):
-            wamid, sender = message.get("id"), message.get("from")
-            if isinstance(wamid, str) and wamid and isinstance(sender, str) and sender:
+            wamid, sender = _id(message.get("id")), _id(message.get("from"))
+            if wamid and sender:
+                message = {**message, "id": wamid, "from": sender}
                 found.append(Row(wamid[:200], sender[:64], json.dumps({"message": message}, ensure_ascii=False)))
         for status in _dicts(value.get("statuses")):
-            wamid, state, recipient = status.get("id"), status.get("status"), status.get("recipient_id")
-            if isinstance(wamid, str) and isinstance(state, str):
-                chat = recipient[:64] if isinstance(recipient, str) else None
-                found.append(Row(f"status:{wamid[:150]}:{state[:20]}", chat, json.dumps({"status": status}, ensure_ascii=False)))
+            wamid, state, recipient = _id(status.get("id")), _id(status.get("status")), _id(status.get("recipient_id"))
+            if wamid and state:
+                status = {**status, "recipient_id": recipient}
+                found.append(Row(f"status:{wamid[:150]}:{state[:20]}", recipient[:64] or None, json.dumps({"status": status}, ensure_ascii=False)))
     return found
+
+
+def _id(value: Any) -> str:
+    """An id as the database can keep it (no NUL), or "" when it is no string."""
+    return value.replace("\x00", "") if isinstance(value, str) else ""
 
 
 def _changes(data: Any) -> list[dict[str, Any]]:
@@ -71,7 +79,7 @@ def _dicts(value: Any) -> list[dict[str, Any]]:
 
 def incoming(message: dict[str, Any]) -> Incoming | None:
     """Her message as the core reads it; None for what needs no answer (a reaction)."""
-    kind = message.get("type")
+    kind = message.get("type") if isinstance(message.get("type"), str) else None
     user, wamid = str(message.get("from", "")), str(message.get("id", ""))
     if kind == "reaction" or not user or not wamid:
         return None
