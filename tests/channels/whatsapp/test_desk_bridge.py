@@ -133,3 +133,12 @@ async def test_a_woman_on_whatsapp_and_a_counsellor_on_the_telegram_desk_talk_an
     [image] = await bridge.until(lambda: [m for m in bridge.graph.sent if m.get("type") == "image"])
     uploaded = bridge.graph.uploads[image["image"]["id"]]
     assert uploaded.data == b"\x89PNG the counsellor's map" and "Amal" in image["image"]["caption"]
+
+
+async def test_the_telegram_webhook_of_serve_refuses_a_request_without_its_secret(bridge: Bridge) -> None:
+    body = {"update_id": 999, "message": {**load("message_forum_topic_text.json"), "chat": desk_chat()}}
+    for headers in ({}, {"X-Telegram-Bot-Api-Secret-Token": "wrong"}):
+        async with bridge.http.post(f"{bridge.url}/telegram", json=body, headers=headers) as response:
+            assert response.status == 403
+    async with bridge.http.get(f"{bridge.url}/healthz") as response:
+        assert (await response.json())["telegram"] == "ok"

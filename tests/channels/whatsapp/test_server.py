@@ -265,3 +265,25 @@ def test_a_misconfigured_server_names_the_missing_variable(config: Config, missi
 def test_a_server_without_any_channel_says_so(config: Config) -> None:
     with pytest.raises(ConfigError, match="TELEGRAM_TOKEN"):
         check_environment(dataclasses.replace(config, env=Environment.from_mapping({})))
+
+
+async def test_the_retention_purge_runs_inside_the_server(store: Store, content: Content, config: Config,
+                                                          monkeypatch: pytest.MonkeyPatch) -> None:
+    from bot.channels import server as server_module
+
+    purged: list[tuple[int, int]] = []
+    real = store.purge_expired
+
+    async def counting(messages_days: int, inactive_user_days: int, at: Any = None) -> dict[str, int]:
+        purged.append((messages_days, inactive_user_days))
+        return await real(messages_days, inactive_user_days, at)
+
+    monkeypatch.setattr(server_module, "PURGE_EVERY", 0.2)
+    monkeypatch.setattr(store, "purge_expired", counting)
+    async with FakeGraph() as graph, running(store, content, config, graph):
+        for _ in range(50):
+            if len(purged) >= 2:
+                break
+            await asyncio.sleep(0.05)
+    retention = config.settings.retention
+    assert purged[:2] == [(retention.messages_days, retention.inactive_user_days)] * 2
