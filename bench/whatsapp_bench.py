@@ -31,8 +31,8 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import cProfile
 import collections
+import cProfile
 import dataclasses
 import io
 import itertools
@@ -201,7 +201,7 @@ class Driver:
         self.fire(woman, "onboarding", body)
         try:
             await asyncio.wait_for(waiter, 30)
-        except asyncio.TimeoutError:
+        except TimeoutError:
             self.in_flight.pop(woman, None)
             self.waiters.pop(woman, None)
             raise SystemExit(f"onboarding: no reply to woman {woman} within 30 s")
@@ -322,13 +322,14 @@ def cpu_between(samples: list[tuple[float, ...]], start: float, end: float) -> t
 
 # The fake Graph API and the sender in their own process (--separate) ---------------------------
 
-def child(args: argparse.Namespace, port: int, outbox: Any, go: Any, timed: Any) -> None:
+def child(args: argparse.Namespace, port: int, outbox: Any, go: Any, timed: Any, closing: Any) -> None:
     async def main() -> None:
         async with Recorder() as graph:
             outbox.put(graph.base_url)
             await asyncio.get_running_loop().run_in_executor(None, go.wait)
             driver = Driver(graph, f"http://127.0.0.1:{port}", args)
             outbox.put(await driver.run(lambda on: timed.set() if on else timed.clear()))
+            await asyncio.get_running_loop().run_in_executor(None, closing.wait, 60)  # open until the bot has stopped
 
     asyncio.run(main())
 
@@ -339,7 +340,7 @@ async def bench(args: argparse.Namespace, db_url: str, port: int, separate: tupl
     loop = asyncio.get_running_loop()
     graph: Recorder | None = None
     if separate is not None:
-        process, outbox, go, timed = separate
+        process, outbox, go, timed, closing = separate
         base_url = await loop.run_in_executor(None, outbox.get, True, 60)
     else:
         graph = await Recorder().start()
@@ -388,13 +389,18 @@ async def bench(args: argparse.Namespace, db_url: str, port: int, separate: tupl
         await store.close()
         if graph is not None:
             await graph.close()
+        if separate is not None:
+            closing.set()
     for phase in result["phases"]:
         phase["cpu"], phase["cpu_main"], machine = cpu_between(samples, phase["start"], phase["end"])
         driver = 100 * phase["driver_cpu"] / max(phase["end"] - phase["start"], 1e-9) if separate is not None else 0.0
         phase["others"] = machine - phase["cpu"] - driver  # other processes on the machine: the noise
     if profile is not None:
         text = io.StringIO()
-        pstats.Stats(profile, stream=text).sort_stats("cumulative").print_stats(15)
+        stats = pstats.Stats(profile, stream=text)
+        stats.sort_stats("cumulative").print_stats(15)
+        text.write("# the same by own time (coroutines resumed count as calls, and their cumulative times overlap)\n")
+        stats.sort_stats("tottime").print_stats(15)
         result["profile"] = text.getvalue()
     return result
 
@@ -407,7 +413,8 @@ def report(args: argparse.Namespace, result: dict[str, Any], database: str, load
     questions = (f"{args.questions:.0%} eval questions in her language" + (" as written (the question cache may answer)" if args.repeat
                  else " numbered (none from the question cache: all embedded)") + f", {1 - args.questions:.0%} {' / '.join(SHORT)}")
     print(f"# {time.strftime('%Y-%m-%d %H:%M')} {platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}, "
-          f"load average {load[0]:.2f} {load[1]:.2f} {load[2]:.2f} at the start")
+          f"load average {load[0]:.2f} {load[1]:.2f} {load[2]:.2f} at the start"
+          + (f", OMP_NUM_THREADS={os.environ['OMP_NUM_THREADS']}" if "OMP_NUM_THREADS" in os.environ else ""))
     python = Path(sys.executable)
     python_shown = str(python.relative_to(ROOT)) if python.is_relative_to(ROOT) and Path.cwd() == ROOT else str(python)
     print(f"# command: {' '.join(shlex.quote(a) for a in [python_shown, *sys.argv])}")
@@ -435,11 +442,16 @@ def report(args: argparse.Namespace, result: dict[str, Any], database: str, load
     for p in result["phases"]:
         extra = f", {p['postponed']} sends waited for a free woman (all {args.women} had one in flight)" if p["postponed"] else ""
         driver = f"; fake + sender process CPU {100 * p['driver_cpu'] / max(p['end'] - p['start'], 1e-9):.0f}%" if args.separate else ""
-        others = "" if math.isnan(p["others"]) else f"; other processes on the machine {max(p['others'], 0):.0f}% of one core"
+        server = " (the PostgreSQL server among them)" if database.startswith("PostgreSQL") else ""
+        others = "" if math.isnan(p["others"]) else f"; other processes on the machine{server} {max(p['others'], 0):.0f}% of one core"
         print(f"# {p['phase']}: backlog each second {p['backlog_samples']}; worst send slip {p['slip_ms']:.0f} ms{extra}{driver}{others}")
     if result["refused"]:
         print(f"# the fake Graph API refused {result['refused']} message bodies")
-    print(f"# verdict: {verdict(result['phases'])}")
+    noisy = [p for p in result["phases"] if not math.isnan(p["others"]) and p["others"] > 25]
+    shares = ", ".join(f"{p['others']:.0f}%" for p in noisy)
+    among = " - the PostgreSQL server counts there" if database.startswith("PostgreSQL") else ""
+    disturbed = f" (disturbed: other processes used {shares} of a core{among})" if noisy else ""
+    print(f"# verdict: {verdict(result['phases'])}{disturbed}")
 
 
 def verdict(phases: list[dict[str, Any]]) -> str:
@@ -480,10 +492,10 @@ def main() -> int:
     separate = None
     if args.separate:  # forked before the model and the database are loaded
         context = multiprocessing.get_context("fork")
-        outbox, go, timed = context.Queue(), context.Event(), context.Event()
-        process = context.Process(target=child, args=(args, port, outbox, go, timed), daemon=True)
+        outbox, go, timed, closing = context.Queue(), context.Event(), context.Event(), context.Event()
+        process = context.Process(target=child, args=(args, port, outbox, go, timed, closing), daemon=True)
         process.start()
-        separate = (process, outbox, go, timed)
+        separate = (process, outbox, go, timed, closing)
     with tempfile.TemporaryDirectory() as folder:
         if args.db is None:
             db_url, database = sqlite_url(Path(folder) / "bench.db"), "SQLite (a fresh temporary file)"
