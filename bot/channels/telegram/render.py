@@ -8,6 +8,7 @@ import re
 
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup
 
+from bot.channels.text import split_rendered
 from bot.messages import Button
 
 LIMIT = 4096               # Telegram's maximum message length (after entities are parsed)
@@ -38,31 +39,7 @@ def to_html(text: str) -> str:
 def split(text: str, limit: int = LIMIT) -> list[str]:
     """Split Markdown at paragraph boundaries (then lines, then spaces) into parts of at most
     ``limit`` characters once rendered; bold or links are never cut in half at a paragraph."""
-    if len(to_html(text)) <= limit:
-        return [text]
-    for separator in ("\n\n", "\n", " "):
-        pieces = text.split(separator)
-        if len(pieces) > 1:
-            break
-    else:
-        return [text[i:i + limit // 2] for i in range(0, len(text), limit // 2)]
-    parts: list[str] = []
-    current = ""
-    for piece in pieces:
-        candidate = f"{current}{separator}{piece}" if current else piece
-        if len(to_html(candidate)) <= limit:
-            current = candidate
-            continue
-        if current:
-            parts.append(current)
-        if len(to_html(piece)) > limit:
-            parts.extend(split(piece, limit))
-            current = ""
-        else:
-            current = piece
-    if current:
-        parts.append(current)
-    return parts
+    return split_rendered(text, limit, to_html, limit // 2)  # HTML escaping can double a word's length
 
 
 def callback_data(payload: str) -> str:

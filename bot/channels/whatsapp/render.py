@@ -6,6 +6,7 @@ import hashlib
 import re
 from typing import Any
 
+from bot.channels.text import split_rendered
 from bot.messages import Button, Outgoing
 
 TEXT_LIMIT = 4096      # characters of a text message body
@@ -43,30 +44,7 @@ def to_whatsapp(text: str) -> str:
 
 def split(text: str, limit: int = TEXT_LIMIT) -> list[str]:
     """Markdown cut at paragraphs (then lines, then spaces) into parts of at most ``limit`` characters once rendered."""
-    if len(to_whatsapp(text)) <= limit:
-        return [text]
-    for separator in ("\n\n", "\n", " "):
-        pieces = text.split(separator)
-        if len(pieces) > 1:
-            break
-    else:  # one word longer than the limit; rendering never makes text longer
-        return [text[i:i + limit] for i in range(0, len(text), limit)]
-    parts: list[str] = []
-    current = ""
-    for piece in pieces:
-        candidate = f"{current}{separator}{piece}" if current else piece
-        if len(to_whatsapp(candidate)) <= limit:
-            current = candidate
-            continue
-        if current:
-            parts.append(current)
-        if len(to_whatsapp(piece)) > limit:
-            parts.extend(split(piece, limit))
-            current = ""
-        else:
-            current = piece
-    if current:
-        parts.append(current)
+    parts = split_rendered(text, limit, to_whatsapp, limit)  # rendering never makes text longer: whole-limit pieces
     return [part for part in parts if part.strip()] or [text[:limit]]
 
 
