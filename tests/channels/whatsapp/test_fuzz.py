@@ -9,7 +9,6 @@ import io
 import itertools
 import json
 import logging
-import socket
 import time
 from collections.abc import AsyncIterator, Callable, Coroutine
 from contextlib import asynccontextmanager
@@ -22,9 +21,10 @@ from hypothesis import strategies as st
 
 from bot.channels.server import Server, serve
 from bot.channels.web import MAX_BODY
-from bot.config import Config, Environment
+from bot.config import Config
 from bot.core import Content, Conversation
 from bot.storage import Store
+from tests.channels.whatsapp.test_server import free_port, whatsapp_env
 from tests.helpers import whatsapp as wa
 from tests.helpers.fake_graph import FakeGraph
 
@@ -37,17 +37,6 @@ _numbers = itertools.count(1)            # wa_ids and wamids of test 3, one per 
 
 
 # The server, as in test_server.py; hypothesis runs in a worker thread and drives it through Served.run --------
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
-
-
-def whatsapp_env(graph: FakeGraph) -> Environment:
-    return Environment(whatsapp_token=wa.TOKEN, whatsapp_app_secret=wa.APP_SECRET, whatsapp_verify_token=wa.VERIFY_TOKEN,
-                       whatsapp_phone_number_id=wa.PHONE_ID, whatsapp_api_url=graph.base_url)
-
 
 @dataclasses.dataclass
 class Served:
