@@ -3,7 +3,8 @@ store — one chat's updates in order, many chats at once, each update once.
 
 A channel calls ``accept`` with the raw updates (after a webhook request, after a getUpdates page)
 and acknowledges only when it returned; ``run`` handles what ``accept`` stored and, at start, what
-an earlier process stored but never finished (a crash, ``kill -9``). What is handled is marked done
+an earlier process stored but never finished (a crash, ``kill -9``). Until that read-back is done,
+what ``accept`` stores waits (her older updates first, even when the webhook is up before the inbox). What is handled is marked done
 (its body emptied at once). An update whose handling raised is tried again on the next sweep, and
 after ``inbox.GIVE_UP`` attempts set aside (logged, without its content)."""
 
@@ -34,12 +35,17 @@ class Inbox:
         self._tasks: set[asyncio.Task[None]] = set()
         self._done: list[int] = []
         self._done_flush: asyncio.Event = asyncio.Event()
+        self._held: list[InboxItem] = []               # accepted before the read-back at start was done
+        self.ready = False                             # the read-back at start is done: accepted updates go at once
         self.handled = 0
 
     async def accept(self, rows: list[tuple[str, str | None, str]]) -> int:
         """Store (update id, chat, raw JSON) rows; raises when the store cannot (then the channel must
         not acknowledge them). Returns how many were new; those are handled at once."""
         new = await self.store.inbox_add([(self.channel, update_id, chat, body) for update_id, chat, body in rows])
+        if not self.ready:  # an older update of her chat may still be unread: after the read-back
+            self._held.extend(new)
+            return len(new)
         for item in new:
             self._dispatch(item)
         return len(new)
@@ -123,7 +129,7 @@ class Inbox:
 
     async def run(self, stop: asyncio.Event, sweep: float = SWEEP) -> None:
         """Until ``stop``: mark handled updates done, and look for stored ones nobody handles."""
-        await self._recover_quietly()
+        await self._read_back(stop)
         last_sweep = asyncio.get_running_loop().time()
         while not stop.is_set():
             with contextlib.suppress(asyncio.TimeoutError):
@@ -143,6 +149,22 @@ class Inbox:
             if pending:
                 await asyncio.gather(*pending, return_exceptions=True)
         await self._flush_done()
+
+    async def _read_back(self, stop: asyncio.Event, pause: float = 1.0) -> None:
+        """At start, what an earlier process left, in the order it was stored; then what ``accept``
+        held meanwhile. Retried while the store cannot be read (nothing is handled out of order)."""
+        while not stop.is_set():
+            try:
+                await self.recover()
+                break
+            except Exception as error:
+                log.warning("could not read the inbox back (%s); trying again", type(error).__name__)
+                with contextlib.suppress(asyncio.TimeoutError):
+                    await asyncio.wait_for(stop.wait(), pause)
+        self.ready = True
+        held, self._held = sorted(self._held, key=lambda item: item.id), []
+        for item in held:
+            self._dispatch(item)
 
     async def _recover_quietly(self) -> None:
         try:
