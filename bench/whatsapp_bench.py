@@ -5,6 +5,7 @@ outbox and Graph client) at a fixed rate, replies caught by the local fake Graph
     .venv/bin/python bench/whatsapp_bench.py --separate         # fake Graph API + sender in their own process
     .venv/bin/python bench/whatsapp_bench.py --db postgresql://u:p@127.0.0.1/wegwijs --rates 40 80 120
     .venv/bin/python bench/whatsapp_bench.py --separate --profile   # cProfile of the bot process, top 15
+    .venv/bin/python bench/whatsapp_bench.py --baseline http        # a bare server in the bot's place (see below)
 
 Target (2 cores): sustain 80 messages/s (the Cloud API's default throughput per phone number), and p99 reply
 latency <= 250 ms at 40 messages/s.
@@ -25,6 +26,10 @@ latency <= 250 ms at 40 messages/s.
   one to be free, and what the phase could not send then is not sent ("sent" below "offered").
 - Mode: in-process (default), the fake Graph API and the sender share the bot's process and event loop, so
   their CPU counts against the bot; --separate runs both in a forked process (its CPU is reported apart).
+- Baselines (--baseline), what this machine and this harness can do without Wegwijs: "http" is a bare aiohttp
+  server that checks the signature (the same pywa validator), parses the body and sends one text reply through a
+  plain aiohttp client, nothing stored; "embed" does the same after embedding her text with the same model in one
+  thread (a text it embedded before is not embedded again), as Wegwijs does for a question it has not seen. Compare them with the bot in one sitting.
 """
 
 from __future__ import annotations
@@ -36,6 +41,7 @@ import cProfile
 import dataclasses
 import io
 import itertools
+import json
 import logging
 import math
 import multiprocessing
@@ -336,6 +342,53 @@ def child(args: argparse.Namespace, port: int, outbox: Any, go: Any, timed: Any,
 
 # The bot ----------------------------------------------------------------------------------------
 
+async def bare_server(kind: str, base_url: str, port: int, stop: asyncio.Event, ready: asyncio.Event) -> None:
+    """The baseline in the bot's place: signature, JSON, (embedding,) one reply; nothing stored, no conversation."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    from aiohttp import ClientSession, web
+
+    from bot.channels.whatsapp.webhook import signed
+    from bot.knowledge.embedder import load_embedder
+
+    embedder = load_embedder() if kind == "embed" else None
+    thread = ThreadPoolExecutor(max_workers=1)  # one thread for the one engine, as Wegwijs does
+    session = ClientSession(headers={"Authorization": f"Bearer {wa.TOKEN}"})
+    tasks: set[asyncio.Task[None]] = set()
+
+    seen: set[str] = set()  # like Wegwijs's evidence cache: "thanks" and "menu" are embedded once
+
+    async def reply(to: str, text: str) -> None:
+        if embedder is not None and text and text not in seen:
+            await asyncio.get_running_loop().run_in_executor(thread, embedder.queries, [text])
+            seen.add(text)
+        body = {"messaging_product": "whatsapp", "recipient_type": "individual", "to": to, "type": "text", "text": {"body": "ok"}}
+        async with session.post(f"{base_url}/{wa.PHONE_ID}/messages", json=body) as response:
+            await response.read()
+
+    async def receive(request: web.Request) -> web.Response:
+        raw = await request.read()
+        if not signed(wa.APP_SECRET, raw, request.headers.get("X-Hub-Signature-256")):
+            return web.Response(status=401)
+        for entry in json.loads(raw).get("entry", []):
+            for change in entry.get("changes", []):
+                for message in change.get("value", {}).get("messages", []):
+                    task = asyncio.create_task(reply(message["from"], message.get("text", {}).get("body", "")))
+                    tasks.add(task)
+                    task.add_done_callback(tasks.discard)
+        return web.Response(status=200)
+
+    app = web.Application()
+    app.router.add_post("/whatsapp", receive)
+    runner = web.AppRunner(app, access_log=None)
+    await runner.setup()
+    await web.TCPSite(runner, "127.0.0.1", port).start()
+    ready.set()
+    await stop.wait()
+    await runner.cleanup()
+    await session.close()
+
+
 async def bench(args: argparse.Namespace, db_url: str, port: int, separate: tuple[Any, ...] | None) -> dict[str, Any]:
     loop = asyncio.get_running_loop()
     graph: Recorder | None = None
@@ -352,7 +405,10 @@ async def bench(args: argparse.Namespace, db_url: str, port: int, separate: tupl
     store = await Store.open(db_url)
     conversation = Conversation(store, content, config)
     stop, ready = asyncio.Event(), asyncio.Event()
-    server = asyncio.create_task(serve(conversation, config, port=port, stop=stop, ready=ready))
+    if args.baseline:
+        server = asyncio.create_task(bare_server(args.baseline, base_url, port, stop, ready))
+    else:
+        server = asyncio.create_task(serve(conversation, config, port=port, stop=stop, ready=ready))
     await asyncio.wait_for(ready.wait(), 30)
     profile = cProfile.Profile() if args.profile else None
     samples: list[tuple[float, ...]] = []
@@ -419,7 +475,11 @@ def report(args: argparse.Namespace, result: dict[str, Any], database: str, load
     python_shown = str(python.relative_to(ROOT)) if python.is_relative_to(ROOT) and Path.cwd() == ROOT else str(python)
     print(f"# command: {' '.join(shlex.quote(a) for a in [python_shown, *sys.argv])}")
     print(f"# mode: {mode}")
-    print(f"# database: {database}")
+    if args.baseline:
+        print(f"# BASELINE {args.baseline}: a bare aiohttp server in the bot's place (signature, JSON, "
+              + ("the embedding, " if args.baseline == "embed" else "") + "one reply; no Wegwijs, nothing stored)")
+    else:
+        print(f"# database: {database}")
     print(f"# {args.women} women in {len(LANGUAGES)} languages, onboarded untimed in {result['onboarding']:.1f} s; "
           f"timed messages: {questions}; {args.seconds:g} s per phase, drain up to {DRAIN:g} s")
     header = (f"{'phase':<7}{'offered':>8}{'sent':>6}{'send/s':>8}{'replied':>8}{'reply/s':>8}{'p50 ms':>8}{'p95 ms':>8}{'p99 ms':>8}"
@@ -485,6 +545,8 @@ def main() -> int:
     parser.add_argument("--separate", action="store_true", help="run the fake Graph API and the sender in their own process")
     parser.add_argument("--profile", action="store_true", help="cProfile the bot process during the timed phases (top 15 cumulative)")
     parser.add_argument("--seed", type=int, default=7)
+    parser.add_argument("--baseline", choices=["http", "embed"],
+                        help="a bare server in the bot's place: the harness and HTTP alone, or with the embedding (see above)")
     args = parser.parse_args()
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
     load = os.getloadavg()

@@ -35,20 +35,53 @@ class Inbox:
         self._tasks: set[asyncio.Task[None]] = set()
         self._done: list[int] = []
         self._done_flush: asyncio.Event = asyncio.Event()
+        self._adding: list[tuple[list[tuple[str, str, str | None, str]], asyncio.Future[list[InboxItem]]]] = []
+        self._adder: asyncio.Task[None] | None = None
         self._held: list[InboxItem] = []               # accepted before the read-back at start was done
         self.ready = False                             # the read-back at start is done: accepted updates go at once
         self.handled = 0
 
     async def accept(self, rows: list[tuple[str, str | None, str]]) -> int:
         """Store (update id, chat, raw JSON) rows; raises when the store cannot (then the channel must
-        not acknowledge them). Returns how many were new; those are handled at once."""
-        new = await self.store.inbox_add([(self.channel, update_id, chat, body) for update_id, chat, body in rows])
+        not acknowledge them). Returns how many were new; those are handled at once. Requests that
+        arrive while an earlier one is being stored are stored together, in one transaction."""
+        future: asyncio.Future[list[InboxItem]] = asyncio.get_running_loop().create_future()
+        self._adding.append(([(self.channel, update_id, chat, body) for update_id, chat, body in rows], future))
+        if self._adder is None or self._adder.done():
+            self._adder = asyncio.create_task(self._add_waiting(), name="inbox-add")
+        return len(await future)
+
+    def _arrived(self, new: list[InboxItem]) -> None:
         if not self.ready:  # an older update of her chat may still be unread: after the read-back
             self._held.extend(new)
-            return len(new)
+            return
         for item in new:
             self._dispatch(item)
-        return len(new)
+
+    async def _add_waiting(self) -> None:
+        """Store what the waiting requests brought, all in one write; when that fails, each on its own
+        (one that cannot be stored does not refuse the others)."""
+        while self._adding:
+            waiting, self._adding = self._adding, []
+            try:
+                added = await self.store.inbox_add([row for rows, _ in waiting for row in rows])
+            except Exception as error:
+                if len(waiting) == 1:
+                    _settle(waiting[0][1], error=error)
+                    continue
+                for rows, future in waiting:
+                    try:
+                        one = await self.store.inbox_add(rows)
+                    except Exception as failed:
+                        _settle(future, error=failed)
+                        continue
+                    self._arrived(one)
+                    _settle(future, one)
+                continue
+            self._arrived(added)
+            new = {item.update_id: item for item in added}
+            for rows, future in waiting:  # a redelivery that came twice at once is new for the first only
+                _settle(future, [new.pop(update_id) for _, update_id, _, _ in rows if update_id in new])
 
     def _dispatch(self, item: InboxItem) -> None:
         if item.id in self._in_hand:
@@ -171,3 +204,12 @@ class Inbox:
             await self.recover()
         except Exception as error:
             log.warning("could not read the inbox (%s); trying again later", type(error).__name__)
+
+
+def _settle(future: asyncio.Future[list[InboxItem]], result: list[InboxItem] | None = None, error: BaseException | None = None) -> None:
+    if future.done():  # its request went away (the client hung up): what it brought is stored all the same
+        return
+    if error is not None:
+        future.set_exception(error)
+    else:
+        future.set_result(result or [])

@@ -32,13 +32,17 @@ class Conversation:
         self.config = config
         self.watcher = watcher
         self.queued: set[str] = set()  # channels whose replies go through the outbox (see queue_replies)
+        self.waking: set[str] = set()  # channels where her message makes what waits for her due (see queue_replies)
         self.observers: list[Callable[[Incoming, list[Outgoing], float], None]] = []  # (her message, replies, seconds)
 
-    def queue_replies(self, channel: str) -> None:
+    def queue_replies(self, channel: str, wake: bool = False) -> None:
         """From now on, replies on ``channel`` are stored in the outbox in the same transaction as her
         message and state, and sent by the channel's outbox: a crash means "sent later", never
-        "never sent". handle() still returns them, marked ``queued``."""
+        "never sent". handle() still returns them, marked ``queued``. ``wake``: her message also makes
+        her outbox items that wait for her (WhatsApp's closed window) due, in the same transaction."""
         self.queued.add(channel)
+        if wake:
+            self.waking.add(channel)
 
     async def handle(self, incoming: Incoming) -> list[Outgoing]:
         """Handle one inbound message once, in order for her, and return the replies to send."""
@@ -82,6 +86,8 @@ class Conversation:
         if evidence is not NOT_COMPUTED:
             turn.__dict__["evidence"] = evidence  # Turn.evidence is a cached_property: already known
         session.log("in", incoming.kind.value, logged(incoming, text))
+        if incoming.channel in self.waking:
+            session.wake_waiting()
         if incoming.chat_message is not None:
             session.remember_chat_message(incoming.chat_message)
         if too_long:
@@ -101,7 +107,7 @@ class Conversation:
         if incoming.channel not in self.queued:
             return replies
         for reply in replies:
-            session.relay(None, incoming.channel, reply.recipient, outbox_body(reply))
+            session.relay(None, incoming.channel, reply.recipient, {**outbox_body(reply), "language": session.user.language})
         return [dataclasses.replace(reply, queued=True) for reply in replies]
 
     def group_notice(self) -> str:
@@ -124,6 +130,8 @@ class Conversation:
                 first_time = await session.mark_processed(incoming.channel, incoming.message_id)
                 if first_time:
                     session.log("in", incoming.kind.value, logged(incoming, clean_text(incoming.text, self.config.settings.limits.max_message_chars)[0]))
+                    if incoming.channel in self.waking:
+                        session.wake_waiting()
                     text = self.content.catalogs.get(language, "error-sorry", numbers=numbers)
                     return self._queue(incoming, session, [outgoing(incoming.user, text.text, (), "error-sorry", text.language)])
         except Exception:

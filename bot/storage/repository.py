@@ -85,7 +85,7 @@ class Store:
             unit = UserSession(connection, user, state)
             yield unit
             await unit._save()
-        if unit.relayed:  # committed: whoever sends the outbox in this process can send it now
+        if unit.relayed or unit.woke:  # committed: whoever sends the outbox in this process can send it now
             for listener in self._outbox_listeners:
                 listener()
         if unit.forgotten or self._checkpoint_due:  # a retry does not wait: her messages come first
@@ -168,8 +168,9 @@ class Store:
             found = await cases.due(connection, channels, limit)
         return await self._apply(cases.claim, found, lease) if found else []
 
-    async def outbox_sent(self, item: OutboxItem) -> None:
-        await self._apply(cases.mark_sent, item)
+    async def outbox_sent(self, items: list[OutboxItem]) -> None:
+        """Delivered: in one write, however many (the outbox collects them while it sends)."""
+        await self._apply(cases.mark_sent, items)
 
     async def outbox_release(self, item: OutboxItem) -> None:
         await self._apply(cases.release, item.id)
@@ -179,9 +180,6 @@ class Store:
 
     async def outbox_defer(self, item: OutboxItem, until: datetime) -> None:
         await self._apply(cases.defer, item.id, until)
-
-    async def outbox_wake(self, channel: str, recipient: str) -> int:
-        return await self._apply(cases.wake, channel, recipient)
 
     async def last_message_from(self, channel: str, channel_ref: str) -> datetime | None:
         """When she last wrote (the newest message of hers in the log), or None."""

@@ -52,6 +52,8 @@ class UserSession:
         self._relays: list[dict[str, Any]] = []
         self._chat_messages: list[str] = []
         self._forgotten = False
+        self._wake = False
+        self.woke = 0  # her outbox items made due by her message (see wake_waiting), once committed
 
     async def mark_processed(self, channel: str, message_id: str) -> bool:
         """Record an inbound message id; False when it was handled before."""
@@ -126,6 +128,11 @@ class UserSession:
         """The id (never the text) of her message in her chat, for /clear; stored with the rest."""
         self._chat_messages.append(message_id)
 
+    def wake_waiting(self) -> None:
+        """She wrote: her outbox items that wait for her (a closed WhatsApp window) are due again, in
+        this unit of work rather than a write of its own."""
+        self._wake = True
+
     def give_consent(self) -> None:
         self.user.consent_at = now()
 
@@ -170,6 +177,8 @@ class UserSession:
             await self._connection.execute(insert(MessageLog), self._logs)
         if self._relays:
             await self._connection.execute(insert(Outbox), self._relays)
+        if self._wake:
+            self.woke = await cases.wake(self._connection, self.user.channel, self.user.channel_ref)
         if self._chat_messages:
             await self._connection.execute(insert(ChatMessage), [{"user_id": self.user.id, "message_id": m, "created_at": stamp}
                                                                  for m in self._chat_messages])

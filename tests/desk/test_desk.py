@@ -35,7 +35,7 @@ async def sent(store: Store, channel: str) -> list[dict[str, Any]]:
     while items := await store.claim_outbox((channel,)):
         for item in items:
             bodies.append({**item.body, "recipient": item.recipient, "case": item.case_id})
-            await store.outbox_sent(item)
+        await store.outbox_sent(items)
     return bodies
 
 

@@ -55,7 +55,8 @@ class WhatsAppChannel:
         self.verify_token = env.whatsapp_verify_token or ""
         self.phone_number_id = env.whatsapp_phone_number_id or ""
         self.client = GraphClient(env.whatsapp_token or "", self.phone_number_id, env.whatsapp_api_url, concurrency)
-        conversation.queue_replies(CHANNEL)  # her replies are stored with her message, then sent by the outbox
+        # her replies are stored with her message, then sent by the outbox; her message also makes due what waited for her window
+        conversation.queue_replies(CHANNEL, wake=True)
         self.inbox = Inbox(self.store, CHANNEL, self.handle, concurrency)
         self.outbox = Outbox(self.store, (CHANNEL,), self.deliver, concurrency=concurrency)
         self.desk = Desk(conversation)  # tells the counsellors when her 24-hour window has closed
@@ -132,8 +133,6 @@ class WhatsAppChannel:
         if message.payload is not None and message.payload in self.long_payloads:  # a button whose payload was too long for WhatsApp
             message = dataclasses.replace(message, payload=self.long_payloads[message.payload])
         replies = await self.conversation.handle(message)
-        if await self.store.outbox_wake(CHANNEL, message.user):  # her message is stored: what waited for her window goes out
-            self.outbox.poke()
         for reply in replies:
             if not reply.queued:  # the apology when the database could not take her message
                 await self._send_reply(message.user, reply, self._labels(None))
@@ -164,7 +163,10 @@ class WhatsAppChannel:
                          body.get("key"))
         if body.get("action"):  # nothing a WhatsApp chat can do (its messages cannot be deleted by the bot)
             return True
-        language = await self._language(item.recipient) if reply.buttons or item.case_id is not None else None
+        if "language" in body:  # her language when the reply was stored (her replies; not the desk's relays)
+            language = body["language"]
+        else:
+            language = await self._language(item.recipient) if reply.buttons or item.case_id is not None else None
         labels = self._labels(language)  # for a list, or a body-less reply
         if item.case_id is not None and not await self._window_open(item.recipient):
             await self._window_closed(item, language)  # raises Deferred: it waits for her
