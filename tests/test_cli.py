@@ -40,7 +40,7 @@ def test_help_lists_the_commands() -> None:
 def test_db_upgrade_creates_the_schema(tmp_path: Path) -> None:
     result = wegwijs("db", "upgrade", "--db", str(tmp_path / "x.db"))
     assert result.returncode == 0, result.stderr
-    assert "revision 0009" in result.stdout
+    assert "revision 0010" in result.stdout
     assert (tmp_path / "x.db").exists()
 
 

@@ -107,7 +107,10 @@ class Conversation:
         if incoming.channel not in self.queued:
             return replies
         for reply in replies:
-            session.relay(None, incoming.channel, reply.recipient, {**outbox_body(reply), "language": session.user.language})
+            body = {**outbox_body(reply), "language": session.user.language}
+            if session.forgotten:  # the goodbye after /forget: sent, then nothing of it kept (no receipts)
+                body["forgotten"] = True
+            session.relay(None, incoming.channel, reply.recipient, body)
         return [dataclasses.replace(reply, queued=True) for reply in replies]
 
     def group_notice(self) -> str:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass, fields
+from dataclasses import dataclass, field, fields
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -11,11 +11,12 @@ from sqlalchemy import and_, delete, func, insert, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from bot.messages import DESK
-from bot.storage.models import Case, MessageLog, Outbox
+from bot.storage.models import Case, MessageLog, Outbox, OutboxReceipt
 
 OPEN, WAITING, ACTIVE, CLOSED = "open", "waiting", "active", "closed"
 NOT_CLOSED = (OPEN, WAITING, ACTIVE)
 RETRY_AFTER = (2.0, 5.0, 15.0, 60.0, 300.0)  # seconds before the next attempt after a failed relay
+DELIVERY = ("sent", "delivered", "read")     # a channel's statuses, in the order they can only go (WhatsApp's may arrive out of it)
 
 
 def now() -> datetime:
@@ -57,6 +58,9 @@ class OutboxItem:
     recipient: str
     body: dict[str, Any]
     attempts: int
+    # the channel's ids of the messages it was sent as (WhatsApp's wamids), filled in while it is sent:
+    # an item with receipts is kept a day once sent, so that a status ("failed: her window closed") finds it
+    receipts: list[str] = field(default_factory=list, compare=False)
 
 
 async def insert_case(connection: AsyncConnection, user_id: int, language: str, topic: str | None, trigger: str, urgent: bool,
@@ -161,12 +165,41 @@ async def claim(connection: AsyncConnection, items: list[OutboxItem], lease: tim
 async def mark_sent(connection: AsyncConnection, items: list[OutboxItem]) -> None:
     """A message to her is deleted once her channel took it (the message log keeps what counsellors may
     see); one to the desk is kept a day, marked sent."""
-    desk = [item.id for item in items if item.channel == DESK]
-    hers = [item.id for item in items if item.channel != DESK]
-    if desk:
-        await connection.execute(update(Outbox).where(Outbox.id.in_(desk)).values(sent_at=now(), claimed_until=None))
+    kept = [item.id for item in items if item.channel == DESK or item.receipts]
+    hers = [item.id for item in items if item.channel != DESK and not item.receipts]
+    if kept:
+        await connection.execute(update(Outbox).where(Outbox.id.in_(kept)).values(sent_at=now(), claimed_until=None))
+    receipts = [{"provider_id": receipt, "outbox_id": item.id} for item in items for receipt in dict.fromkeys(item.receipts) if receipt]
+    if receipts:
+        await connection.execute(update(Outbox).where(Outbox.id.in_([r["outbox_id"] for r in receipts])).values(delivery=DELIVERY[0]))
+        await connection.execute(delete(OutboxReceipt).where(OutboxReceipt.provider_id.in_([r["provider_id"] for r in receipts])))
+        await connection.execute(insert(OutboxReceipt), receipts)
     if hers:
         await connection.execute(delete(Outbox).where(Outbox.id.in_(hers)))
+
+
+async def delivery(connection: AsyncConnection, provider_id: str, status: str) -> OutboxItem | None:
+    """A channel's status for one of the messages an item was sent as: the item's ``delivery`` moves
+    forward (sent → delivered → read; "failed" is kept whatever came before). The item, or None when
+    no item has that receipt (not ours, or its day is over)."""
+    row = (await connection.execute(
+        select(Outbox.id, Outbox.case_id, Outbox.channel, Outbox.recipient, Outbox.body, Outbox.attempts, Outbox.delivery)
+        .join(OutboxReceipt, OutboxReceipt.outbox_id == Outbox.id).where(OutboxReceipt.provider_id == provider_id))).first()
+    if row is None:
+        return None
+    before = row.delivery
+    forward = status == "failed" or before != "failed" and (before not in DELIVERY or status not in DELIVERY
+                                                             or DELIVERY.index(status) > DELIVERY.index(before))
+    if forward and status != before:
+        await connection.execute(update(Outbox).where(Outbox.id == row.id).values(delivery=status))
+    return OutboxItem(row.id, row.case_id, row.channel, row.recipient, json.loads(row.body), row.attempts)
+
+
+async def resend(connection: AsyncConnection, item: OutboxItem, at: datetime) -> None:
+    """The channel reported an item it had taken as failed: it is due again at ``at`` (one attempt more)."""
+    await connection.execute(delete(OutboxReceipt).where(OutboxReceipt.outbox_id == item.id))
+    await connection.execute(update(Outbox).where(Outbox.id == item.id).values(
+        sent_at=None, claimed_until=None, next_attempt_at=at, attempts=item.attempts + 1))
 
 
 async def release(connection: AsyncConnection, item_id: int) -> None:

@@ -92,6 +92,7 @@ class Record(Base):
     """What a flow stored with her consent (e.g. a job-shadowing sign-up). Deleted with her."""
 
     __tablename__ = "records"
+    __table_args__ = (Index("ix_records_kind_created", "kind", "created_at"),)  # as migration 0003 made it
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
     user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
@@ -163,6 +164,17 @@ class Outbox(Base):
     next_attempt_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
     claimed_until: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     sent_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    delivery: Mapped[str | None] = mapped_column(String(16))  # the channel's latest status: sent, delivered, read, failed
+
+
+class OutboxReceipt(Base):
+    """The channel's id of a message an outbox item was sent as (a WhatsApp wamid), so that its status
+    webhook finds the item; kept as long as the item (a day once sent)."""
+
+    __tablename__ = "outbox_receipts"
+
+    provider_id: Mapped[str] = mapped_column(String(128), primary_key=True)
+    outbox_id: Mapped[int] = mapped_column(ForeignKey("outbox.id", ondelete="CASCADE"), index=True)
 
 
 class Inbox(Base):

@@ -172,6 +172,16 @@ class Store:
         """Delivered: in one write, however many (the outbox collects them while it sends)."""
         await self._apply(cases.mark_sent, items)
 
+    async def outbox_delivery(self, provider_id: str, status: str) -> OutboxItem | None:
+        """A status webhook: the item sent as ``provider_id`` moves on (see ``cases.delivery``)."""
+        return await self._apply(cases.delivery, provider_id, status)
+
+    async def outbox_resend(self, item: OutboxItem, at: datetime) -> None:
+        """A message the channel took but then could not deliver is due again at ``at``."""
+        await self._apply(cases.resend, item, at)
+        for listener in self._outbox_listeners:
+            listener()
+
     async def outbox_release(self, item: OutboxItem) -> None:
         await self._apply(cases.release, item.id)
 

@@ -7,7 +7,7 @@ from datetime import timedelta
 from pathlib import Path
 
 import pytest
-from sqlalchemy import delete, insert, inspect, select
+from sqlalchemy import delete, func, insert, inspect, select
 
 from bot.errors import StorageError
 from bot.messages import DESK
@@ -20,7 +20,7 @@ from bot.storage.session import now
 
 
 async def test_open_creates_schema_at_head(store: Store) -> None:
-    assert await current_revision(store.engine) == "0009"
+    assert await current_revision(store.engine) == "0010"
     async with store.engine.connect() as connection:
         tables = await connection.run_sync(lambda sync: set(inspect(sync).get_table_names()))
     assert {"users", "conversation_states", "messages", "processed_messages", "alembic_version"} <= tables
@@ -31,7 +31,7 @@ async def test_upgrade_twice_is_harmless(db_url: str) -> None:
         store = await Store.open(db_url)
         await store.close()
     store = await Store.open(db_url)
-    assert await current_revision(store.engine) == "0009"
+    assert await current_revision(store.engine) == "0010"
     await store.close()
 
 
@@ -175,7 +175,7 @@ async def test_upgrade_to_0009_keeps_cases_and_their_outbox(db_url: str) -> None
 
     store = await Store.open(db_url)
     try:
-        assert await current_revision(store.engine) == "0009"
+        assert await current_revision(store.engine) == "0010"
         assert [(c.id, c.status, c.desk_thread) for c in await store.list_cases(("closed", "waiting"))] == [
             (cases[0], "closed", "901"), (cases[1], "waiting", "902")]
         async with store.engine.connect() as connection:
@@ -198,5 +198,41 @@ async def test_upgrade_starts_case_numbers_above_those_the_desk_was_told_were_de
     store = await Store.open(url)
     try:
         assert await open_case(store, "u1") == 8
+    finally:
+        await store.close()
+
+
+async def test_the_migrations_make_exactly_the_tables_the_models_describe(store: Store) -> None:
+    from alembic.autogenerate import compare_metadata
+    from alembic.migration import MigrationContext
+
+    from bot.storage.models import Base
+
+    async with store.engine.connect() as connection:
+        differences = await connection.run_sync(lambda sync: compare_metadata(MigrationContext.configure(sync), Base.metadata))
+    assert differences == []
+
+
+async def test_upgrade_to_0010_keeps_the_outbox_and_receipts_go_with_their_item(db_url: str) -> None:
+    from bot.storage.models import OutboxReceipt
+
+    engine = create_engine(db_url)
+    await upgrade(engine, "0009")
+    async with engine.begin() as connection:
+        await connection.execute(insert(Outbox), [outbox_row(None, "whatsapp", "3247", {"text": "waiting"})])
+    await engine.dispose()
+    store = await Store.open(db_url)
+    try:
+        assert await current_revision(store.engine) == "0010"
+        [item] = await store.claim_outbox(("whatsapp",))
+        assert item.body == {"text": "waiting"}
+        item.receipts.append("wamid.1")
+        await store.outbox_sent([item])
+        assert (await store.outbox_delivery("wamid.1", "delivered")).id == item.id  # type: ignore[union-attr]
+        async with store.engine.begin() as connection:
+            await connection.execute(delete(Outbox).where(Outbox.id == item.id))
+        async with store.engine.connect() as connection:
+            assert (await connection.execute(select(func.count()).select_from(OutboxReceipt))).scalar_one() == 0
+        assert await store.outbox_delivery("wamid.1", "read") is None
     finally:
         await store.close()

@@ -4,6 +4,7 @@ from the inbox, and what the outbox holds for her sent through the Graph API wit
 from __future__ import annotations
 
 import asyncio
+import collections
 import dataclasses
 import hmac
 import json
@@ -18,13 +19,13 @@ from aiohttp import web
 from bot.channels.inbox import Inbox
 from bot.channels.web import BODY_TIMEOUT, MAX_BODY, Quiet, TooLarge, closing, read_capped
 from bot.channels.whatsapp import render
-from bot.channels.whatsapp.client import UNDELIVERABLE, WINDOW_CLOSED, GraphClient, GraphError
+from bot.channels.whatsapp.client import RATE_LIMIT, UNDELIVERABLE, WINDOW_CLOSED, GraphClient, GraphError
 from bot.channels.whatsapp.webhook import CHANNEL, incoming, rows, signed
 from bot.config import Environment
 from bot.core import Conversation
 from bot.desk import Deferred, Desk, Outbox
 from bot.messages import Button, Outgoing
-from bot.storage import InboxItem, OutboxItem
+from bot.storage import RETRY_AFTER, InboxItem, OutboxItem
 
 log = logging.getLogger(__name__)
 
@@ -32,6 +33,7 @@ SIGNATURE_HEADER = "X-Hub-Signature-256"
 WINDOW = timedelta(hours=24)         # free text reaches her until this long after her last message
 WINDOW_MARGIN = timedelta(minutes=5)  # ... taken a little shorter, for the clocks and the time the message takes
 WAIT_FOR_HER = timedelta(days=30)     # a counsellor's message waits this long for her to write again
+PARTS_KEPT = 10_000                   # wamids remembered with their item and part (a failure is sent again from its part)
 MEDIA_TYPES = {"image": "image/jpeg", "voice": "audio/ogg", "document": "application/octet-stream"}  # what Telegram sends
 STATES = ("sent", "delivered", "read", "failed")
 LIST_BUTTON = "whatsapp-list-button"  # catalog keys: the button that opens a list, and the body of a list that goes on
@@ -66,6 +68,7 @@ class WhatsAppChannel:
         self.counts = Counts({}, {}, {})
         self.long_payloads: dict[str, str] = {}
         self._progress: dict[Hashable, int] = {}  # outbox item id -> messages of it sent: a retry goes on from there
+        self._parts: collections.OrderedDict[str, tuple[int, int]] = collections.OrderedDict()  # wamid -> (item id, part), recent ones
 
     def add_routes(self, app: web.Application, path: str = "/whatsapp") -> None:
         app.router.add_get(path, self.verify)
@@ -138,10 +141,15 @@ class WhatsAppChannel:
                 await self._send_reply(message.user, reply, self._labels(None))
 
     async def _status(self, status: dict[str, Any]) -> None:
-        """sent / delivered / read are counted; a failure is acted on by its code."""
+        """sent / delivered / read move the outbox item the message was sent for on (and are counted); a
+        failure is acted on by its code: a rate limit sends the item again later, a closed window makes
+        it wait for her (the template invites her, the desk hears it), an undeliverable number marks her
+        inactive."""
         state = str(status.get("status"))
         label = state if state in STATES else "other"  # a label per state WhatsApp has, not per string a body holds
         self.counts.statuses[label] = self.counts.statuses.get(label, 0) + 1
+        wamid = status.get("id")
+        item = await self.store.outbox_delivery(wamid, state) if label != "other" and isinstance(wamid, str) and wamid else None
         if state != "failed":
             return
         errors = status.get("errors") if isinstance(status.get("errors"), list) else []
@@ -151,8 +159,18 @@ class WhatsAppChannel:
         if code == UNDELIVERABLE and isinstance(recipient, str):
             await self.store.set_active(CHANNEL, recipient, False)
             log.info("a WhatsApp message could not be delivered (code %d): she is marked inactive", code)
+        elif item is None:
+            log.warning("WhatsApp could not deliver a message (code %s) that is no longer in the outbox", code)
+        elif code in RATE_LIMIT:
+            self._resend_from(wamid, item)
+            await self.store.outbox_resend(item, datetime.now(UTC) + timedelta(seconds=RETRY_AFTER[min(item.attempts, len(RETRY_AFTER) - 1)]))
+            log.warning("WhatsApp could not deliver outbox item %s yet (code %d): sent again later", item.id, code)
+        elif code == WINDOW_CLOSED:
+            await self._invite(item, item.body.get("language") or await self._language(item.recipient))
+            self._resend_from(wamid, item)
+            await self.store.outbox_resend(item, datetime.now(UTC) + WAIT_FOR_HER)  # until she writes (her message wakes it)
         else:
-            log.warning("WhatsApp could not deliver a message (code %s)", code)
+            log.warning("WhatsApp could not deliver outbox item %s (code %s): dropped", item.id, code)
 
     # Sending ---------------------------------------------------------------------------------
 
@@ -174,7 +192,8 @@ class WhatsAppChannel:
             if "|" in str(body.get("copy", "")) and self.fetch_telegram is not None:
                 await self._send_media(item, reply)
             else:
-                await self._send_reply(item.recipient, reply, labels, item.id)
+                # receipts keep the item a day for its statuses; not the goodbye after /forget
+                await self._send_reply(item.recipient, reply, labels, item.id, None if body.get("forgotten") else item.receipts)
         except GraphError as error:
             self.counts.failures[error.code] = self.counts.failures.get(error.code, 0) + 1
             if error.retry:
@@ -190,11 +209,17 @@ class WhatsAppChannel:
         self._progress.pop(item.id, None)
         return True
 
-    async def _send_reply(self, to: str, reply: Outgoing, labels: tuple[str, str], key: Hashable | None = None) -> None:
+    async def _send_reply(self, to: str, reply: Outgoing, labels: tuple[str, str], key: Hashable | None = None,
+                          receipts: list[str] | None = None) -> None:
+        """``receipts``: where the wamids of the messages sent go (the outbox keeps them for the statuses)."""
         bodies = render.messages(to, reply, list_button=labels[0], more=labels[1], long_payloads=self.long_payloads)
         start = self._progress.get(key, 0) if key is not None else 0
         for index in range(start, len(bodies)):
-            await self.client.send(bodies[index])
+            wamid = await self.client.send(bodies[index])
+            if receipts is not None:
+                receipts.append(wamid)
+                if isinstance(key, int):
+                    self._remember_part(wamid, key, index)
             if key is not None:
                 self._progress[key] = index + 1
 
@@ -213,8 +238,21 @@ class WhatsAppChannel:
         else:
             steps = [{**base, "type": "document", "document": {"id": media_id, "caption": caption, "filename": "document"}}]
         for index in range(self._progress.get(item.id, 0), len(steps)):
-            await self.client.send(steps[index])
+            wamid = await self.client.send(steps[index])
+            item.receipts.append(wamid)
+            self._remember_part(wamid, item.id, index)
             self._progress[item.id] = index + 1
+
+    def _remember_part(self, wamid: str, item_id: int, index: int) -> None:
+        """Which part of an item a wamid was, so that the item sent again after a failure starts there."""
+        self._parts[wamid] = (item_id, index)
+        while len(self._parts) > PARTS_KEPT:
+            self._parts.popitem(last=False)
+
+    def _resend_from(self, wamid: str, item: OutboxItem) -> None:
+        found = self._parts.get(wamid)
+        if found is not None and found[0] == item.id:  # otherwise (a restart since) the whole item again
+            self._progress[item.id] = found[1]
 
     async def _window_open(self, recipient: str) -> bool:
         last = await self.store.last_message_from(CHANNEL, recipient)
@@ -223,6 +261,10 @@ class WhatsAppChannel:
     async def _window_closed(self, item: OutboxItem, language: str | None) -> None:
         """Free text cannot reach her: the approved template invites her to write (once: the item then waits, and
         her later ones behind it, until she writes), and the desk hears it at once."""
+        await self._invite(item, language)
+        raise Deferred(datetime.now(UTC) + WAIT_FOR_HER)
+
+    async def _invite(self, item: OutboxItem, language: str | None) -> None:
         settings = self.conversation.config.settings
         template = settings.whatsapp.reengage_template
         if template:
@@ -232,7 +274,6 @@ class WhatsAppChannel:
         if item.case_id is not None:
             await self.desk.window_closed(item.case_id, invited=bool(template))
         log.info("outbox item %s waits for her to write again (her 24-hour window is closed)", item.id)
-        raise Deferred(datetime.now(UTC) + WAIT_FOR_HER)
 
     def _labels(self, language: str | None) -> tuple[str, str]:
         catalogs = self.conversation.content.catalogs
