@@ -34,7 +34,9 @@ WINDOW = timedelta(hours=24)         # free text reaches her until this long aft
 WINDOW_MARGIN = timedelta(minutes=5)  # ... taken a little shorter, for the clocks and the time the message takes
 WAIT_FOR_HER = timedelta(days=30)     # a counsellor's message waits this long for her to write again
 PARTS_KEPT = 10_000                   # wamids remembered with their item and part (a failure is sent again from its part)
-MEDIA_TYPES = {"image": "image/jpeg", "voice": "audio/ogg", "document": "application/octet-stream"}  # what Telegram sends
+MEDIA_TYPES = {"image": "image/jpeg", "voice": "audio/ogg", "document": "application/octet-stream"}  # when the bytes do not say
+EXTENSIONS = {"application/pdf": "pdf", "image/png": "png", "image/jpeg": "jpg", "audio/mpeg": "mp3", "audio/mp4": "m4a",
+              "audio/ogg": "ogg", "video/mp4": "mp4", "video/3gpp": "3gp"}
 STATES = ("sent", "delivered", "read", "failed")
 LIST_BUTTON = "whatsapp-list-button"  # catalog keys: the button that opens a list, and the body of a list that goes on
 MORE = "whatsapp-more"
@@ -227,16 +229,19 @@ class WhatsAppChannel:
         """A counsellor's photo, voice or document: fetched from Telegram, uploaded, sent with her name (and caption)."""
         kind = str(item.body.get("kind", "document"))
         data = await self.fetch_telegram(str(item.body["copy"]).split("|", 1)[1])  # type: ignore[misc]
-        mime = MEDIA_TYPES.get(kind, "application/octet-stream")
-        media_id = await self.client.upload(data, mime, f"file.{mime.rsplit('/', 1)[1]}")
+        mime = sniff(data) or MEDIA_TYPES.get(kind, "application/octet-stream")  # a video note is an mp4, an audio an mp3 ...
+        extension = EXTENSIONS.get(mime, "bin")
+        media_id = await self.client.upload(data, mime, f"file.{extension}")
         caption = render.to_whatsapp(reply.text)[:render.BODY_LIMIT]
         base = {"messaging_product": "whatsapp", "recipient_type": "individual", "to": item.recipient}
-        if kind == "voice":  # a voice message takes no caption: the name first
+        if mime.startswith("audio/"):  # an audio message takes no caption: the name first
             steps = [{**base, "type": "text", "text": {"body": caption, "preview_url": False}}, {**base, "type": "audio", "audio": {"id": media_id}}]
-        elif kind == "image":
+        elif mime.startswith("video/"):
+            steps = [{**base, "type": "video", "video": {"id": media_id, "caption": caption}}]
+        elif mime in ("image/jpeg", "image/png"):
             steps = [{**base, "type": "image", "image": {"id": media_id, "caption": caption}}]
         else:
-            steps = [{**base, "type": "document", "document": {"id": media_id, "caption": caption, "filename": "document"}}]
+            steps = [{**base, "type": "document", "document": {"id": media_id, "caption": caption, "filename": f"document.{extension}"}}]
         for index in range(self._progress.get(item.id, 0), len(steps)):
             wamid = await self.client.send(steps[index])
             item.receipts.append(wamid)
@@ -286,3 +291,25 @@ class WhatsAppChannel:
 
     async def close(self) -> None:
         await self.client.close()
+
+
+def sniff(data: bytes) -> str | None:
+    """The media type the first bytes of a file show (the kinds WhatsApp takes), or None: Telegram's file
+    downloads carry none, and a counsellor's voice, audio and video note all arrive as "voice"."""
+    if data[:4] == b"OggS":
+        return "audio/ogg"
+    if data[:3] == b"ID3" or (len(data) > 1 and data[0] == 0xFF and data[1] & 0xE0 == 0xE0):
+        return "audio/mpeg"
+    if data[4:8] == b"ftyp":
+        brand = data[8:12]
+        if brand in (b"M4A ", b"M4B "):
+            return "audio/mp4"
+        return "video/3gpp" if brand.startswith(b"3g") else "video/mp4"
+    if data[:3] == b"\xff\xd8\xff":
+        return "image/jpeg"
+    if data[:8] == b"\x89PNG\r\n\x1a\n":
+        return "image/png"
+    if data[:5] == b"%PDF-":
+        return "application/pdf"
+    return None
+

@@ -68,6 +68,14 @@ class Bridge:
         message.pop("caption", None)
         await self.update(message=message)
 
+    async def counsellor_media(self, field: str, media: dict[str, Any]) -> None:
+        """A voice, audio or video note of the counsellor's (Telegram's fields for it, e.g. file_id, duration)."""
+        message = self.in_topic(load("message_forum_topic_text.json"))
+        message.pop("text", None)
+        message.pop("entities", None)
+        message[field] = media
+        await self.update(message=message)
+
     async def counsellor_press(self, data: str) -> None:
         query = load("update_callback_query_inline_keyboard.json")["callback_query"]
         query.update(data=data, id=f"desk-{next(self.ids)}", **{"from": counsellor(AMAL)})
@@ -142,3 +150,27 @@ async def test_the_telegram_webhook_of_serve_refuses_a_request_without_its_secre
             assert response.status == 403
     async with bridge.http.get(f"{bridge.url}/healthz") as response:
         assert (await response.json())["telegram"] == "ok"
+
+
+MP4 = b"\x00\x00\x00\x18ftypmp42\x00\x00\x00\x00mp42isom a round video of the counsellor"
+MP3 = b"ID3\x04\x00\x00\x00\x00\x00\x00 the counsellor's recorded explanation"
+
+
+async def test_a_counsellors_video_note_reaches_her_as_a_video_and_an_mp3_as_audio(bridge: Bridge) -> None:
+    await bridge.her(wa.text("hello"))
+    await bridge.graph.wait_for(2)
+    await bridge.her(wa.list_reply("lang:en", "English"))
+    await bridge.graph.wait_for(3)
+    await bridge.her(wa.text("/human"))
+    await bridge.until(lambda: [c for c in bridge.desk() if "#1" in c.get("text", "")])
+    await bridge.counsellor_press("take:1")
+    await bridge.until(lambda: "Amal" in bridge.to_her())
+    bridge.telegram.add_file("DQACAgQAAx-video-note", MP4)
+    await bridge.counsellor_media("video_note", {"file_id": "DQACAgQAAx-video-note", "file_unique_id": "vn1", "length": 240, "duration": 4})
+    [video] = await bridge.until(lambda: [m for m in bridge.graph.sent if m.get("type") == "video"])
+    uploaded = bridge.graph.uploads[video["video"]["id"]]
+    assert uploaded.data == MP4 and uploaded.mime_type == "video/mp4" and "Amal" in video["video"]["caption"]
+    bridge.telegram.add_file("CQACAgQAAx-audio", MP3)
+    await bridge.counsellor_media("audio", {"file_id": "CQACAgQAAx-audio", "file_unique_id": "au1", "duration": 30})
+    [audio] = await bridge.until(lambda: [m for m in bridge.graph.sent if m.get("type") == "audio"])
+    assert bridge.graph.uploads[audio["audio"]["id"]].mime_type == "audio/mpeg"
