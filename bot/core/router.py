@@ -14,7 +14,7 @@ from bot.core.commands import PENDING, command_of, commands, pending
 from bot.core.turn import Turn
 from bot.flows import Step, typed_choice, wanted_flow
 from bot.knowledge import REPLY_KEYS, evidence_in_thread, geo_area
-from bot.language import native_name
+from bot.language import native_name, normalise
 from bot.messages import Kind
 
 Stage = Callable[[Turn], Awaitable[bool]]
@@ -131,7 +131,7 @@ async def _question_only(turn: Turn, question: str) -> None:
 async def buttons(turn: Turn) -> bool:
     payload = turn.incoming.payload
     if payload is None:
-        return typed_topic(turn)
+        return typed_menu(turn) or typed_topic(turn)
     turn.state.pop(MISSES, None)  # she found her way with a button: the unanswered questions were not "in a row"
     kind, _, value = payload.partition(":")
     if kind == "topic" and menus.topic_menu(turn, value):
@@ -149,6 +149,20 @@ async def buttons(turn: Turn) -> bool:
         menus.answer(turn, turn.content.knowledge.entries[value])
         return True
     turn.say("stale-button")
+    menus.main_menu(turn)
+    return True
+
+
+def typed_menu(turn: Turn) -> bool:
+    """The menu button's label typed instead of pressed ("menu", "Menü", "القائمة", "меню"), in any of the
+    languages (she may type the Latin word whatever her language): the topics. One word only: "منو" alone
+    is the menu, "منو بزن" (Persian: "hit me") is not."""
+    if turn.incoming.kind is not Kind.TEXT or len(turn.text.split()) != 1:
+        return False
+    catalogs = turn.content.catalogs
+    labels = list({normalise(catalogs.get(code, "button-menu").text): None for code in [turn.language, *catalogs.languages]})
+    if typed_choice(turn.text, labels) is None:
+        return False
     menus.main_menu(turn)
     return True
 

@@ -380,3 +380,15 @@ async def test_clear_asks_first_and_only_where_the_app_allows_it(conversation: C
     await other.onboard("en")
     assert keys(await other("/clear")) == ["clear-unsupported"]
     assert keys(await other("/help")) == ["help"]
+
+
+@pytest.mark.parametrize("language, typed", [("en", "menu"), ("en", "Menu"), ("en", "MENU "), ("en", "meny"), ("ar", "menu"),
+                                             ("ar", "القائمة"), ("tr", "menü"), ("uk", "Меню"), ("fa", "منو"), ("so", "liiska")])
+async def test_the_menu_buttons_label_typed_instead_of_pressed_opens_the_menu(chat: Chat, language: str, typed: str) -> None:
+    await chat.onboard(language)
+    assert keys(await chat(typed)) == ["main-menu"]
+
+
+async def test_a_sentence_with_the_menu_word_in_it_is_not_taken_for_the_button(chat: Chat) -> None:
+    await chat.onboard("fa")
+    assert "main-menu" not in keys(await chat("منو ببخشید"))  # "forgive me"
