@@ -4,8 +4,8 @@ store — one chat's updates in order, many chats at once, each update once.
 A channel calls ``accept`` with the raw updates (after a webhook request, after a getUpdates page)
 and acknowledges only when it returned; ``run`` handles what ``accept`` stored and, at start, what
 an earlier process stored but never finished (a crash, ``kill -9``). Until that read-back is done,
-what ``accept`` stores waits (her older updates first, even when the webhook is up before the inbox). What is handled is marked done
-(its body emptied at once). An update whose handling raised is tried again on the next sweep, and
+what ``accept`` stores waits (her older updates first, even when the webhook is up before the
+inbox). What is handled is marked done (its body emptied at once). An update whose handling raised is tried again on the next sweep, and
 after ``inbox.GIVE_UP`` attempts set aside (logged, without its content)."""
 
 from __future__ import annotations

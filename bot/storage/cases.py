@@ -178,21 +178,27 @@ async def mark_sent(connection: AsyncConnection, items: list[OutboxItem]) -> Non
         await connection.execute(delete(Outbox).where(Outbox.id.in_(hers)))
 
 
-async def delivery(connection: AsyncConnection, provider_id: str, status: str) -> OutboxItem | None:
-    """A channel's status for one of the messages an item was sent as: the item's ``delivery`` moves
-    forward (sent → delivered → read; "failed" is kept whatever came before). The item, or None when
-    no item has that receipt (not ours, or its day is over)."""
+async def receipt(connection: AsyncConnection, provider_id: str) -> tuple[OutboxItem, str | None] | None:
+    """The item sent as ``provider_id`` and its delivery so far, or None (not ours, or its day is over). Only reads."""
     row = (await connection.execute(
         select(Outbox.id, Outbox.case_id, Outbox.channel, Outbox.recipient, Outbox.body, Outbox.attempts, Outbox.delivery)
         .join(OutboxReceipt, OutboxReceipt.outbox_id == Outbox.id).where(OutboxReceipt.provider_id == provider_id))).first()
     if row is None:
         return None
-    before = row.delivery
-    forward = status == "failed" or before != "failed" and (before not in DELIVERY or status not in DELIVERY
-                                                             or DELIVERY.index(status) > DELIVERY.index(before))
-    if forward and status != before:
-        await connection.execute(update(Outbox).where(Outbox.id == row.id).values(delivery=status))
-    return OutboxItem(row.id, row.case_id, row.channel, row.recipient, json.loads(row.body), row.attempts)
+    return OutboxItem(row.id, row.case_id, row.channel, row.recipient, json.loads(row.body), row.attempts), row.delivery
+
+
+def moves_on(before: str | None, status: str) -> bool:
+    """Whether a status changes what is recorded: sent → delivered → read only forward; "failed" whatever came before."""
+    if status == before:
+        return False
+    if status == "failed":
+        return True
+    return before != "failed" and (before not in DELIVERY or status not in DELIVERY or DELIVERY.index(status) > DELIVERY.index(before))
+
+
+async def set_delivery(connection: AsyncConnection, item_id: int, status: str) -> None:
+    await connection.execute(update(Outbox).where(Outbox.id == item_id).values(delivery=status))
 
 
 async def resend(connection: AsyncConnection, item: OutboxItem, at: datetime) -> None:

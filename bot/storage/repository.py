@@ -173,8 +173,16 @@ class Store:
         await self._apply(cases.mark_sent, items)
 
     async def outbox_delivery(self, provider_id: str, status: str) -> OutboxItem | None:
-        """A status webhook: the item sent as ``provider_id`` moves on (see ``cases.delivery``)."""
-        return await self._apply(cases.delivery, provider_id, status)
+        """A status webhook: the item sent as ``provider_id``, its ``delivery`` moved on when the status
+        does (see ``cases.moves_on``: a write only then, not for each "sent"); None when it is not kept."""
+        async with self.engine.connect() as connection:
+            found = await cases.receipt(connection, provider_id)
+        if found is None:
+            return None
+        item, before = found
+        if cases.moves_on(before, status):
+            await self._apply(cases.set_delivery, item.id, status)
+        return item
 
     async def outbox_resend(self, item: OutboxItem, at: datetime) -> None:
         """A message the channel took but then could not deliver is due again at ``at``."""

@@ -312,4 +312,3 @@ def sniff(data: bytes) -> str | None:
     if data[:5] == b"%PDF-":
         return "application/pdf"
     return None
-
