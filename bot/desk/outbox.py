@@ -87,6 +87,10 @@ class Outbox:
                     except Exception:
                         log.exception("could not mark case %s as on the desk", item.case_id)
 
+    async def marked(self) -> None:
+        """Everything delivered so far is marked (e.g. before a status of it is looked up)."""
+        await self._marked()
+
     async def _marked(self) -> None:
         """End of a round: everything delivered in it is marked (or, the database being down, waits for the next)."""
         if self._marking is not None:

@@ -151,7 +151,7 @@ class WhatsAppChannel:
         label = state if state in STATES else "other"  # a label per state WhatsApp has, not per string a body holds
         self.counts.statuses[label] = self.counts.statuses.get(label, 0) + 1
         wamid = status.get("id")
-        item = await self.store.outbox_delivery(wamid, state) if label != "other" and isinstance(wamid, str) and wamid else None
+        item = await self._receipt(wamid, state) if label != "other" and isinstance(wamid, str) and wamid else None
         if state != "failed":
             return
         errors = status.get("errors") if isinstance(status.get("errors"), list) else []
@@ -173,6 +173,13 @@ class WhatsAppChannel:
             await self.store.outbox_resend(item, datetime.now(UTC) + WAIT_FOR_HER)  # until she writes (her message wakes it)
         else:
             log.warning("WhatsApp could not deliver outbox item %s (code %s): dropped", item.id, code)
+
+    async def _receipt(self, wamid: str, state: str) -> OutboxItem | None:
+        item = await self.store.outbox_delivery(wamid, state)
+        if item is None and wamid in self._parts:  # ours, sent a moment ago: its mark (and receipt) may not be stored yet
+            await self.outbox.marked()
+            item = await self.store.outbox_delivery(wamid, state)
+        return item
 
     # Sending ---------------------------------------------------------------------------------
 

@@ -94,6 +94,29 @@ async def test_a_reply_reported_failed_for_a_rate_limit_is_sent_again_once(serve
     assert served.graph.sent[2] == languages and len(served.graph.sent) == 3  # from the part that failed, once
 
 
+async def test_a_failure_reported_before_the_message_was_marked_sent_is_still_acted_on(served: Served,
+                                                                                      monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(case_store, "RETRY_AFTER", (0.0,))
+    import bot.channels.whatsapp.channel as channel
+
+    monkeypatch.setattr(channel, "RETRY_AFTER", (0.0,))
+    await served.says(wa.text("hello"), count=2)
+    mark = served.store.outbox_sent
+
+    async def slow_mark(items):  # type: ignore[no-untyped-def]
+        await asyncio.sleep(0.8)  # a busy database: the marks are written late
+        await mark(items)
+
+    monkeypatch.setattr(served.store, "outbox_sent", slow_mark)
+    before = len(served.graph.sent)
+    assert await served.post(wa.list_reply("lang:en", "English")) == 200
+    await served.graph.wait_for(before + 1)
+    failed = [{"code": 130429, "title": "Rate limit hit"}]
+    assert await served.post(wa.status(served.graph.sent_ids[before], "failed", errors=failed)) == 200  # before the mark
+    sent = await served.graph.wait_for(len(served.graph.sent) + 1, timeout=10)
+    assert sum(body == served.graph.sent[before] for body in sent) == 2  # sent again, once
+
+
 async def test_forget_leaves_no_kept_message_and_no_receipt_of_hers(served: Served) -> None:
     await served.says(wa.text("hello"), count=2)
     await served.says(wa.list_reply("lang:en", "English"), count=1)
