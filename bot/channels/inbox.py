@@ -75,13 +75,13 @@ class Inbox:
                     except Exception as failed:
                         _settle(future, error=failed)
                         continue
-                    self._arrived(one)
                     _settle(future, one)
+                    self._arrived(one)
                 continue
-            self._arrived(added)
             new = {item.update_id: item for item in added}
             for rows, future in waiting:  # a redelivery that came twice at once is new for the first only
                 _settle(future, [new.pop(update_id) for _, update_id, _, _ in rows if update_id in new])
+            self._arrived(added)  # stored, so acknowledged whatever happens here (a sweep would find them)
 
     def _dispatch(self, item: InboxItem) -> None:
         if item.id in self._in_hand:
