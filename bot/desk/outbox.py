@@ -102,6 +102,8 @@ class Outbox:
         """One recipient's items in order: (sent, whether one failed; the rest then waits)."""
         sent = 0
         for index, item in enumerate(queue):
+            if index:  # her previous item is marked before this one goes: after a crash at most one is sent again
+                await self._marked()
             try:
                 delivered = await self._send(item)
             except Deferred as deferred:

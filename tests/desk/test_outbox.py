@@ -69,3 +69,30 @@ async def test_when_the_marks_cannot_be_written_the_messages_stay_leased_and_are
     down = False
     await outbox.drain()
     assert await store.outbox_pending() == 0 and len(calls) == 1
+
+
+async def test_her_next_message_goes_only_once_the_previous_one_is_marked(store: Store) -> None:
+    """Marks are written together, but never more than one of hers is sent and unmarked: a crash then sends at most
+    that one again (the kill -9 test saw two replies sent twice when her marks waited behind each other)."""
+    from sqlalchemy import select
+
+    async with store.engine.begin() as connection:
+        await connection.execute(insert(OutboxRow), [outbox_row(None, "test", f"woman-{n % 5}", {"text": f"reply {n}"}) for n in range(25)])
+    previous: dict[str, int] = {}
+    unmarked: list[int] = []
+
+    async def send(item: OutboxItem) -> bool:
+        before = previous.get(item.recipient)
+        if before is not None:
+            async with store.engine.connect() as connection:
+                if (await connection.execute(select(OutboxRow.id).where(OutboxRow.id == before))).first() is not None:
+                    unmarked.append(before)
+        await asyncio.sleep(0.001)
+        previous[item.recipient] = item.id
+        return True
+
+    outbox = Outbox(store, ("test",), send, concurrency=5)
+    while await outbox.drain():
+        pass
+    assert unmarked == [] and await store.outbox_pending() == 0
+
