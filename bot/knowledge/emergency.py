@@ -11,8 +11,10 @@ zero-width joiners, apostrophes, Eastern Arabic digits and repeated letters neve
 
 from __future__ import annotations
 
+import dataclasses
 import re
 from dataclasses import dataclass
+from difflib import get_close_matches
 from pathlib import Path
 
 from bot.errors import ContentError
@@ -356,6 +358,33 @@ class Rules:
     @property
     def entries(self) -> set[str]:
         return {kind.entry for kind in self.kinds.values()}
+
+    def with_examples(self, examples: dict[str, list[str]], calm_examples: list[str]) -> Rules:
+        """These rules with more training sentences for the classifier (knowledge/_emergency_examples.yaml)."""
+        merged = {kind: self.examples.get(kind, []) + examples.get(kind, []) for kind in self.kinds}
+        return dataclasses.replace(self, examples=merged, calm_examples=self.calm_examples + calm_examples)
+
+
+def load_examples(path: Path, kinds: dict[str, Kind]) -> tuple[dict[str, list[str]], list[str]]:
+    """knowledge/_emergency_examples.yaml: more sentences for the classifier only (patterns never see
+    them): per language, `emergency:` sentences by kind and `calm:` sentences."""
+    data = load_yaml(path)
+    where = str(path)
+    if not isinstance(data, dict) or not isinstance(data.get("languages"), dict):
+        raise ContentError(where, 1, "needs 'languages:', and under each language 'emergency:' (sentences by kind) and 'calm:'")
+    examples: dict[str, list[str]] = {kind: [] for kind in kinds}
+    calm: list[str] = []
+    for code, spec in data["languages"].items():
+        if not isinstance(spec, dict) or not isinstance(spec.get("emergency") or {}, dict):
+            raise ContentError(where, _line(path, f"{code}:"), f"under '{code}', 'emergency:' lists sentences by kind and 'calm:' is a list")
+        for kind, sentences in (spec.get("emergency") or {}).items():
+            if kind not in kinds:
+                hint = get_close_matches(str(kind), list(kinds), n=1)
+                raise ContentError(where, _line(path, f"{kind}:"), f"sentences of '{code}' name the kind '{kind}'"
+                                   + (f"; did you mean '{hint[0]}'?" if hint else f"; kinds are {', '.join(kinds)}"))
+            examples[kind] += _strings(path, sentences, f"{code}: emergency: {kind}")
+        calm += _strings(path, spec.get("calm") or [], f"{code}: calm")
+    return examples, calm
 
 
 def load_rules(path: Path) -> Rules:

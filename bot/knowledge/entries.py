@@ -17,12 +17,14 @@ from bot.contentfiles import content_files, present, read_bytes, read_text
 from bot.errors import ContentError
 from bot.knowledge import emergency as emergency_module
 from bot.knowledge.emergency import Match, Rules, load_rules
+from bot.knowledge.emergency import load_examples as load_emergency_examples
 from bot.knowledge.smalltalk import SMALLTALK_FILE, SmallTalk, load_smalltalk
 from bot.yamlfile import load_yaml, parse_yaml
 
 ENTRY_FILE = re.compile(r"^(?P<entry>[a-z0-9][a-z0-9-]*)\.(?P<lang>[a-z]{2,3})\.md$")
 TOPIC_FILE = "_topic.yaml"
 EMERGENCY_FILE = "_emergency.yaml"
+EMERGENCY_EXAMPLES_FILE = "_emergency_examples.yaml"   # more training sentences for the alarm classifier
 OFFTOPIC_FILE = "_offtopic.yaml"
 HUMAN_FILE = "_human.yaml"
 REPLIES_DIR = "replies"     # knowledge/replies/<key>.<lang>.md: counsellors' canned replies  # ways of asking for a person; such a question opens a case at the desk
@@ -82,6 +84,9 @@ class KnowledgeBase:
             entries.extend(load_entries(folder))
         emergency_file = root / EMERGENCY_FILE
         emergency = emergency_rules(emergency_file) if present(emergency_file) else None
+        examples_file = root / EMERGENCY_EXAMPLES_FILE
+        if emergency is not None and present(examples_file):
+            emergency = emergency.with_examples(*load_emergency_examples(examples_file, emergency.kinds))
         offtopic_file = root / OFFTOPIC_FILE
         offtopic = load_examples(offtopic_file, "off-topic questions") if present(offtopic_file) else ()
         human_file = root / HUMAN_FILE

@@ -19,6 +19,7 @@ from pathlib import Path
 
 import numpy as np
 
+from bot.knowledge.alarm import Alarm
 from bot.knowledge.classifier import SoftmaxClassifier, Training
 from bot.knowledge.embedder import Embedder, EmbeddingCache
 from bot.knowledge.entries import KnowledgeBase
@@ -27,8 +28,6 @@ from bot.language import normalise
 EVIDENCE_CACHE = 4096  # questions; about 6 MB of vectors at most
 # One thread for all embeddings (the engine's model is shared; a second thread and engine did worse: see embedder.py).
 EMBEDDING_THREAD = ThreadPoolExecutor(max_workers=1, thread_name_prefix="embedding")
-ALARM_TRAINING = Training(epochs=300, temperature=20.0, l2=1e-4)
-ALARM_WEIGHTS = (0.25, 3.0, 0.5)  # share of the emergencies; weight of a calm example, of any other text
 
 
 @dataclass(frozen=True)
@@ -118,8 +117,7 @@ class Retriever:
         self._vectors: np.ndarray | None = None
         self._offtopic: np.ndarray | None = None
         self._classifier: SoftmaxClassifier | None = None
-        self._alarm: SoftmaxClassifier | None = None
-        self._kinds: SoftmaxClassifier | None = None
+        self._alarm: Alarm | None = None
         if embedder is not None and texts:
             everything = texts + self._offtopic_texts + calm + [text for text, _ in dangers]
             if cache_path is not None:
@@ -134,10 +132,9 @@ class Retriever:
             if dangers:
                 safety = knowledge.emergency.entries if knowledge.emergency is not None else set()
                 others = [i for i, owner in enumerate(self._owner) if self._entries[owner] not in safety] + list(range(ends[0], ends[1]))
-                self._alarm = _alarm_classifier(vectors[others], vectors[ends[1]:ends[2]], vectors[ends[2]:], cache_path)
-                kind_path = cache_path.with_name("kinds.npz") if cache_path is not None else None
-                self._kinds = SoftmaxClassifier.cached(kind_path, vectors[ends[2]:], np.asarray([k for _, k in dangers]),
-                                                       len(self.emergency_kinds), training)
+                self._alarm = Alarm.cached(cache_path.with_name("alarm.npz") if cache_path is not None else None,
+                                           [(text, self.emergency_kinds[k]) for text, k in dangers], vectors[ends[2]:],
+                                           calm, vectors[ends[1]:ends[2]], [everything[i] for i in others], vectors[others])
 
     @property
     def uses_embeddings(self) -> bool:
@@ -175,8 +172,7 @@ class Retriever:
         if self._classifier is None:
             return Evidence(self._entries, dense, lexical, offtopic)
         probability = self._classifier.probabilities(query)
-        alarm = float(self._alarm.probabilities(query)[1]) if self._alarm is not None else 0.0
-        kind = self.emergency_kinds[int(np.argmax(self._kinds.probabilities(query)))] if self._kinds is not None else None
+        alarm, kind = self._alarm.judge(question, query) if self._alarm is not None else (0.0, None)
         return Evidence(self._entries, dense, lexical, offtopic, probability[:-1], float(probability[-1]), alarm, kind)
 
     def _lexical(self, words: frozenset[str]) -> np.ndarray:
@@ -194,18 +190,6 @@ class Retriever:
             if score > best[owner]:
                 best[owner] = score
         return best
-
-
-def _alarm_classifier(others: np.ndarray, calm: np.ndarray, dangers: np.ndarray, cache_path: Path | None) -> SoftmaxClassifier:
-    """Emergency or not, one logistic classifier: the kinds' examples against the calm examples
-    (which weigh most), every entry's variants but the safety entries', and off-topic. Much sharper
-    than the big classifier would be (measured on the dev split with bench/emergency_bench.py)."""
-    vectors = np.concatenate([others, calm, dangers])
-    labels = np.asarray([0] * (len(others) + len(calm)) + [1] * len(dangers))
-    share, calm_weight, other_weight = ALARM_WEIGHTS
-    weights = np.asarray([other_weight] * len(others) + [calm_weight] * len(calm) + [share * len(vectors) / len(dangers)] * len(dangers))
-    path = cache_path.with_name("alarm.npz") if cache_path is not None else None
-    return SoftmaxClassifier.cached(path, vectors, labels, 2, ALARM_TRAINING, weights)
 
 
 def _is_a_variant(lexical: np.ndarray) -> bool:

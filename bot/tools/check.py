@@ -20,6 +20,7 @@ from bot.desk import load_replies
 from bot.errors import ContentError
 from bot.flows import flow_files, load_flow, load_intents
 from bot.knowledge import (
+    EMERGENCY_EXAMPLES_FILE,
     EMERGENCY_FILE,
     ENTRY_FILE,
     HUMAN_FILE,
@@ -34,6 +35,7 @@ from bot.knowledge import (
     Rules,
     emergency_rules,
     load_answer,
+    load_emergency_examples,
     load_examples,
     load_places,
     load_smalltalk,
@@ -163,6 +165,9 @@ def _knowledge(config: Config, today: date) -> Iterator[Finding]:
         rules = yield from _guard(lambda: emergency_rules(emergency_file))
         if rules:
             yield from _emergency(emergency_file, rules, entries, languages)
+            examples_file = root / EMERGENCY_EXAMPLES_FILE
+            if present(examples_file):
+                yield from _guard(lambda: load_emergency_examples(examples_file, rules.kinds))
     else:
         yield Finding("warning", str(emergency_file), None, "missing: without it emergencies are not recognised before everything else")
     offtopic_file = root / OFFTOPIC_FILE
