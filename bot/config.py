@@ -8,7 +8,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import yaml
@@ -79,6 +79,10 @@ class Desk(_Strict):
     counsellors: list[Counsellor] = Field(default_factory=list)
     office_hours: OfficeHours = OfficeHours()
     urgent_reminder_minutes: int = Field(10, ge=1, le=1440)  # an urgent case nobody took is posted again
+    # /forget: "delete" deletes her case topics with every message in them (her words too; needs the bot's
+    # right to delete messages, else they are closed); "close" closes them and replaces the card, so that
+    # counsellors keep their notes (her relayed messages stay in the topic)
+    forget_topics: Literal["delete", "close"] = "delete"
 
     @field_validator("chat_id")
     @classmethod

@@ -5,9 +5,11 @@ their cards replaced."""
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 
 import json
 import sqlite3
+from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
@@ -15,7 +17,7 @@ import pytest
 from sqlalchemy import inspect, select, text
 
 from bot.channels.telegram.render import to_html
-from bot.config import Config
+from bot.config import Config, Environment
 from bot.core.content import Content
 from bot.core.conversation import Conversation
 from bot.messages import DESK
@@ -23,7 +25,8 @@ from bot.storage import Store, repository
 from bot.storage.models import Case, Unanswered
 from tests.conftest import Chat
 from tests.desk.test_desk import sent as delivered
-from tests.channels.telegram.test_desk import DESK_CHAT, FIRST_TOPIC, HER, DeskBot, catalog, desk  # noqa: F401 - the fixture
+from tests.channels.telegram.test_desk import DESK_CHAT, FIRST_TOPIC, HER, DeskBot, catalog, desk, desk_config  # noqa: F401 - the fixture
+from tests.helpers.fake_telegram import TOKEN, FakeTelegram
 
 HER_REF = "730555123498"  # her chat id on the channel
 NAME, FIRST_NAME = "Zeynep Kaplanoglu", "Zeynep"
@@ -186,7 +189,69 @@ async def test_a_checkpoint_that_finds_the_database_busy_is_tried_again_later(tm
 
 # The Telegram desk -----------------------------------------------------------------------------------
 
-async def test_forget_closes_her_topics_and_replaces_their_cards(desk: DeskBot, content: Content) -> None:
+@pytest.fixture
+async def closing_desk(tmp_path: Path, config: Config, content: Content) -> AsyncIterator[DeskBot]:
+    """The desk with desk.forget_topics: close (counsellors keep their notes)."""
+    with FakeTelegram() as fake:
+        configured = desk_config(config, Environment(telegram_token=TOKEN, telegram_api_url=fake.api_url))
+        desk_settings = configured.settings.desk.model_copy(update={"forget_topics": "close"})
+        configured = dataclasses.replace(configured, settings=configured.settings.model_copy(update={"desk": desk_settings}))
+        store = await Store.open(f"sqlite+aiosqlite:///{tmp_path / 'desk.db'}")
+        bot = DeskBot(fake, configured, Conversation(store, content, configured))
+        try:
+            yield bot
+        finally:
+            await bot.halt()
+            await store.close()
+
+
+async def two_topics(desk: DeskBot) -> list[str]:
+    """She asks for a person twice (the first case closed by /bot): two topics on the desk."""
+    await desk.start()
+    await desk.onboard("en")
+    await desk.open_case()
+    desk.her_text("/bot")
+    await desk.sent(DESK_CHAT, 2)
+    await desk.sent(HER, 5)
+    desk.her_text("/human")
+    await desk.sent(DESK_CHAT, 3)
+    await desk.sent(HER, 6)
+    return [FIRST_TOPIC, str(int(FIRST_TOPIC) + 1)]
+
+
+async def test_forget_deletes_her_topics_with_every_message_and_tells_the_desk(desk: DeskBot, content: Content) -> None:
+    topics = await two_topics(desk)
+    desk.her_text("where can I learn Dutch, my number is 0470 12 34 56")  # relayed into her open topic
+    await desk.sent(DESK_CHAT, 4)
+    desk.her_text("/forget")
+    await desk.sent(HER, 7)
+    desk.her_press("forget:yes")
+    deleted = await desk.until(lambda: len(desk.fake.succeeded("deleteForumTopic")) >= 2 and desk.fake.succeeded("deleteForumTopic"))
+    assert [(d["chat_id"], d["message_thread_id"]) for d in deleted] == [(str(DESK_CHAT), topic) for topic in topics]
+    notices = await desk.until(lambda: [call for call in desk.to(DESK_CHAT) if "delete all her data" in call["text"]][1:] and
+                               [call for call in desk.to(DESK_CHAT) if "delete all her data" in call["text"]])
+    assert [n["text"] for n in notices] == [to_html(catalog(content, "desk-she-forgot", case=case)) for case in (1, 2)]
+    assert all("message_thread_id" not in n for n in notices)  # in the desk's General topic: hers are gone
+    assert desk.fake.succeeded("closeForumTopic") == [] and desk.fake.succeeded("editMessageText") == []
+    assert await desk.conversation.store.find_case(1) is None and await desk.conversation.store.find_case(2) is None
+
+
+async def test_a_topic_the_bot_may_not_delete_is_closed_and_its_card_replaced(desk: DeskBot, content: Content) -> None:
+    await desk.start()
+    await desk.onboard("en")
+    await desk.open_case()
+    desk.fake.fail("deleteForumTopic", {"error_code": 400, "description": "Bad Request: not enough rights to delete the topic"})
+    desk.her_text("/forget")
+    await desk.sent(HER, 5)
+    desk.her_press("forget:yes")
+    [closed] = await desk.until(lambda: desk.fake.succeeded("closeForumTopic"))
+    assert closed["message_thread_id"] == FIRST_TOPIC
+    [edited] = desk.fake.succeeded("editMessageText")
+    assert edited["text"] == to_html(catalog(content, "desk-card-forgotten", case=1))
+
+
+async def test_forget_closes_her_topics_and_replaces_their_cards(closing_desk: DeskBot, content: Content) -> None:
+    desk = closing_desk
     await desk.start()
     await desk.onboard("en")
     await desk.open_case()
@@ -224,7 +289,8 @@ async def test_forget_closes_her_topics_and_replaces_their_cards(desk: DeskBot, 
     assert await desk.conversation.store.find_case(1) is None and await desk.conversation.store.find_case(2) is None
 
 
-async def test_a_topic_already_closed_or_gone_does_not_stop_the_rest(desk: DeskBot, content: Content) -> None:
+async def test_a_topic_already_closed_or_gone_does_not_stop_the_rest(closing_desk: DeskBot, content: Content) -> None:
+    desk = closing_desk
     await desk.start()
     await desk.onboard("en")
     await desk.open_case()

@@ -139,13 +139,15 @@ async def back_to_bot(turn: Turn) -> None:
 
 async def forgotten(turn: Turn) -> None:
     """She confirmed /forget: before her cases (and their outbox) go with her, each topic of hers on
-    the desk, open or closed, is told, its card replaced and the topic closed (the notice names them)."""
+    the desk, open or closed, is deleted with everything in it (or, with desk.forget_topics: close, its
+    card replaced and the topic closed); the desk is told which case went (the notice names them)."""
     for case in await turn.session.cases_on_desk():
         if case.thread is None and case.status == CLOSED:  # no topic was made for it: nothing of her is on the desk
             continue
         turn.session.relay(None, DESK, desk_recipient(case.id), {
             "text": desk_text(turn, "desk-she-forgot", case=case.id), "thread": case.thread, "key": "desk-she-forgot",
-            "card": list(case.card), "card_text": desk_text(turn, "desk-card-forgotten", case=case.id), "close": True})
+            "card": list(case.card), "card_text": desk_text(turn, "desk-card-forgotten", case=case.id), "close": True,
+            "delete": turn.settings.desk.forget_topics == "delete"})
 
 
 # The desk's side of her messages ---------------------------------------------------------------

@@ -115,10 +115,11 @@ def chat_id(update: dict[str, Any]) -> int:
 
 
 class BotProcess:
-    """`python -m bot telegram --webhook …` against the fake, on SQLite (--db) or PostgreSQL."""
+    """`python -m bot telegram --webhook …` (or long polling: ``webhook=False``) against the fake, on
+    SQLite (--db) or PostgreSQL."""
 
-    def __init__(self, fake: FakeTelegram, port: int, db: str, config: Path, log: Path) -> None:
-        self.fake, self.port, self.db, self.config, self.log = fake, port, db, config, log
+    def __init__(self, fake: FakeTelegram, port: int, db: str, config: Path, log: Path, webhook: bool = True) -> None:
+        self.fake, self.port, self.db, self.config, self.log, self.webhook = fake, port, db, config, log, webhook
         self.process: subprocess.Popen[bytes] | None = None
         self.starts = 0
 
@@ -129,15 +130,16 @@ class BotProcess:
         else:
             env.pop("DATABASE_URL", None)
             database = ["--db", self.db]
-        hooks_before = len(self.fake.called("setWebhook"))
+        ready = "setWebhook" if self.webhook else "getUpdates"  # the webhook is set, or the first page is asked for
+        before = len(self.fake.called(ready))
+        mode = ["--webhook", f"https://example.org{HOOK}", "--port", str(self.port)] if self.webhook else []
         with self.log.open("ab") as log:
             verbose = ["-v"] if os.environ.get("WEGWIJS_CRASH_VERBOSE") else []
-            self.process = subprocess.Popen([sys.executable, "-m", "bot", *verbose, "--config", str(self.config), "telegram", *database,
-                                             "--webhook", f"https://example.org{HOOK}", "--port", str(self.port)],
+            self.process = subprocess.Popen([sys.executable, "-m", "bot", *verbose, "--config", str(self.config), "telegram", *database, *mode],
                                             cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
         self.starts += 1
         deadline = time.monotonic() + 180
-        while len(self.fake.called("setWebhook")) <= hooks_before:
+        while len(self.fake.called(ready)) <= before:
             if self.process.poll() is not None:
                 raise AssertionError(f"the bot exited with {self.process.returncode}: {self.log.read_text(errors='replace')[-3000:]}")
             if time.monotonic() > deadline:
@@ -253,6 +255,30 @@ async def burst(fake: FakeTelegram, bot: BotProcess, updates: list[dict[str, Any
     for thread in threads:
         await asyncio.to_thread(thread.join, 900)
     return sender
+
+
+def confirmed(fake: FakeTelegram) -> int:
+    """How many updates long polling has confirmed: the highest offset asked for, minus one."""
+    return max((int(params.get("offset") or 0) for params in fake.called("getUpdates")), default=1) - 1
+
+
+async def polled(fake: FakeTelegram, bot: BotProcess, updates: list[dict[str, Any]], kills_at: list[int] | tuple[int, ...]) -> None:
+    """Long polling's burst: every update waits at the fake; SIGKILL and restart the bot after each
+    count of confirmed updates in ``kills_at``; returns when the last one is confirmed."""
+    import asyncio
+
+    fake.push(*updates)
+    await asyncio.to_thread(bot.start)
+    for threshold in kills_at:
+        while confirmed(fake) < threshold:
+            await asyncio.sleep(0.01)
+        bot.kill()
+        await asyncio.to_thread(bot.start)
+    deadline = time.monotonic() + 900
+    while confirmed(fake) < updates[-1]["update_id"]:
+        if time.monotonic() > deadline:
+            raise AssertionError(f"long polling confirmed {confirmed(fake)} of {len(updates)} updates")
+        await asyncio.sleep(0.05)
 
 
 async def settle(fake: FakeTelegram, store: Any, quiet: float = 2.0, timeout: float = 300.0) -> tuple[list[tuple[str, str, str, str]], int, int]:

@@ -208,8 +208,25 @@ class TelegramDesk:
         elif body.get("copy"):  # her caption is in the text, with what the desk may not see hidden: not on the copy
             steps.append(self._copy_step(self._chat_id(), _source(body["copy"]), thread=thread, drop_caption=bool(body.get("drop_caption"))))
         if item.case_id is None and thread is not None:
+            if body.get("delete"):  # the topic goes with all her words in it; the notice goes to the desk's General topic
+                notice = self._message_steps(self._chat_id(), body.get("text", ""), buttons, None, self._mentions(body.get("mentions", [])))
+                return [self._topic_deleted_step(thread, body), *notice]
             return [*self._card_replaced_steps(body), *steps, *self._topic_closed_steps(thread, body)]
         return steps
+
+    def _topic_deleted_step(self, thread: int, body: dict[str, Any]) -> Step:
+        """deleteForumTopic: her case's topic and every message in it. Without the right to delete
+        messages, Telegram refuses: then the card is replaced and the topic closed instead."""
+        bot, chat_id = self.channel.bot, self._chat_id()
+
+        async def delete() -> None:
+            try:
+                await bot.delete_forum_topic(chat_id, thread, rate_limit_args=RATE_RETRIES)
+            except (BadRequest, Forbidden) as error:
+                log.warning("Telegram would not delete a topic in the desk (%s): its card is replaced and it is closed", error.message)
+                for step in (*self._card_replaced_steps(body), *self._topic_closed_steps(thread, body)):
+                    await step()
+        return delete
 
     def _card_replaced_steps(self, body: dict[str, Any]) -> list[Step]:
         """She asked to be forgotten: each message of her case's card becomes "deleted at her request",
