@@ -141,6 +141,12 @@ def load_places(root: Path) -> Places:
         mark = getattr(exc, "problem_mark", None)
         raise ContentError(str(path), mark.line + 1 if mark else None, f"is not valid YAML: {getattr(exc, 'problem', exc)}") from None
     lines = _lines(path)
+    if not isinstance(data, dict):
+        raise ContentError(str(path), 1, "needs 'towns:' (towns by key), 'places:' (a list of places) and 'nearby:' (a list)")
+    for key, shape, what in (("towns", dict, "towns by key (gent: {name: …})"), ("places", list, "a list of places ('- id: …')"),
+                             ("nearby", list, "a list ('- postcodes: …')")):
+        if data.get(key) is not None and not isinstance(data[key], shape):
+            raise ContentError(str(path), lines.get(key), f"'{key}:' must be {what}")
     towns = {key: _town(path, lines, key, raw) for key, raw in (data.get("towns") or {}).items()}
     places = [_place(path, lines, raw, towns) for raw in data.get("places") or []]
     ids = [place.id for place in places]

@@ -86,3 +86,17 @@ def write(tmp_path: Path, places: str) -> Path:
 def test_a_broken_places_file_is_explained(tmp_path: Path, places: str, message: str) -> None:
     with pytest.raises(ContentError, match=message):
         load_places(write(tmp_path, places))
+
+
+@pytest.mark.parametrize("body, says", [
+    ("- a\n- b\n", "needs 'towns:'"),
+    ("places: 5\n", "'places:' must be a list"),
+    ("towns: [1, 2]\n", "'towns:' must be towns by key"),
+    ("nearby: 3\n", "'nearby:' must be a list"),
+])
+def test_a_places_file_of_the_wrong_shape_names_the_file_and_what_to_write(tmp_path: Path, body: str, says: str) -> None:
+    """Before: AttributeError or TypeError, with no file named (the watcher's log said nothing useful)."""
+    (tmp_path / "places.yaml").write_text(body, encoding="utf-8")
+    with pytest.raises(ContentError, match=says) as error:
+        load_places(tmp_path)
+    assert error.value.file == str(tmp_path / "places.yaml")
