@@ -116,8 +116,8 @@ class Alarm:
             kind_weights, kind_bias = by_kind.coef_.T, by_kind.intercept_
             if len(kinds) == 2:  # scikit-learn keeps one column for two classes: the second one's score against the first's
                 kind_weights, kind_bias = np.hstack([-kind_weights / 2, kind_weights / 2]), np.concatenate([-kind_bias / 2, kind_bias / 2])
-        elif kinds:
-            kind_bias = np.zeros(1)
+        elif kinds:  # one kind: always that one
+            kind_weights, kind_bias = np.zeros((features.shape[1], 1)), np.zeros(1)
         return cls(idf, model.coef_[0], float(model.intercept_[0]), kind_weights, kind_bias, kinds)
 
     @classmethod

@@ -129,9 +129,9 @@ class Retriever:
             labels = np.asarray(self._owner + [len(self._entries)] * len(self._offtopic_texts))  # last class: off-topic
             classifier_path = cache_path.with_name("classifier.npz") if cache_path is not None else None
             self._classifier = SoftmaxClassifier.cached(classifier_path, vectors[:ends[1]], labels, len(self._entries) + 1, training)
-            if dangers:
-                safety = knowledge.emergency.entries if knowledge.emergency is not None else set()
-                others = [i for i, owner in enumerate(self._owner) if self._entries[owner] not in safety] + list(range(ends[0], ends[1]))
+            safety = knowledge.emergency.entries if knowledge.emergency is not None else set()
+            others = [i for i, owner in enumerate(self._owner) if self._entries[owner] not in safety] + list(range(ends[0], ends[1]))
+            if dangers and (calm or others):  # it needs sentences of both sides
                 self._alarm = Alarm.cached(cache_path.with_name("alarm.npz") if cache_path is not None else None,
                                            [(text, self.emergency_kinds[k]) for text, k in dangers], vectors[ends[2]:],
                                            calm, vectors[ends[1]:ends[2]], [everything[i] for i in others], vectors[others])

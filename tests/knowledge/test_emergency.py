@@ -165,6 +165,8 @@ def test_the_alarm_learns_from_letters_and_its_cached_copy_gives_the_same_answer
     assert again.judge("he hitts me evry day", zero) == pytest.approx(alarm.judge("he hitts me evry day", zero))
     features = alarm._features(["he hitts me evry day"], zero[None, :])
     assert 1 / (1 + np.exp(-(float((features @ alarm.weights)[0]) + alarm.bias))) == pytest.approx(probability, rel=1e-5)
+    one_kind = Alarm.train(dangers[:3], vectors[0][:3], calm, vectors[1], others, vectors[2])   # content with one kind only
+    assert one_kind.judge("he hits me", zero)[1] == "violence"
     path.write_bytes(b"not a numpy file")                                     # a broken copy is trained again
     assert Alarm.cached(path, dangers, vectors[0], calm, vectors[1], others, vectors[2]).judge("i want to die", zero)[1] == "suicide"
 
