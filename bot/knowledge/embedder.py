@@ -9,9 +9,11 @@ import hashlib
 import json
 import logging
 import os
+import sys
 import tempfile
+import time
 from pathlib import Path
-from typing import Protocol
+from typing import Protocol, TextIO
 
 import numpy as np
 
@@ -62,6 +64,32 @@ def load_embedder() -> Embedder | None:
         return None
 
 
+PROGRESS_FROM = 256   # new content strings: from this many on (a first start), progress is shown
+SAVE_EVERY = 16       # batches of 64 between saves of a long first embedding
+
+
+class Progress:
+    """A first start embeds every content sentence once (minutes): say how far it is, on the terminal
+    when there is one (one line, rewritten) and in the log every 10%."""
+
+    def __init__(self, total: int, stream: TextIO | None = None) -> None:
+        self.total = total
+        self.stream = stream if stream is not None else sys.stderr
+        self._logged = 0
+        self._started = time.monotonic()
+
+    def show(self, done: int) -> None:
+        percent = 100 * done // self.total
+        if self.stream.isatty():
+            self.stream.write(f"\rPreparing the answers (first start, once): {percent}% ({done:,} of {self.total:,} sentences)")
+            if done >= self.total:
+                self.stream.write("\n")
+            self.stream.flush()
+        if percent >= self._logged + 10 or done >= self.total:
+            self._logged = percent - percent % 10
+            log.info("embedding content: %d of %d (%d%%, %.0f s)", done, self.total, percent, time.monotonic() - self._started)
+
+
 class EmbeddingCache:
     """Vectors of content strings, keyed by a hash of model name and text, in one .npz file."""
 
@@ -76,10 +104,15 @@ class EmbeddingCache:
         missing = list(dict.fromkeys(text for text, key in zip(texts, keys) if key not in self._vectors))
         if missing:
             log.info("embedding %d new content strings", len(missing))
+            progress = Progress(len(missing)) if len(missing) >= PROGRESS_FROM else None
             for start in range(0, len(missing), 64):
                 batch = missing[start:start + 64]
                 for text, vector in zip(batch, self.embedder.queries(batch)):
                     self._vectors[self._key(text)] = vector
+                if progress is not None:
+                    progress.show(start + len(batch))
+                    if (start // 64 + 1) % SAVE_EVERY == 0:  # an interrupted first start goes on from here next time
+                        self._save(set(keys))
             self._save(set(keys))
         if not keys:
             return np.zeros((0, 384), dtype=np.float32)
