@@ -5,7 +5,6 @@ their cards replaced."""
 from __future__ import annotations
 
 import asyncio
-import dataclasses
 
 import json
 import sqlite3
@@ -17,7 +16,7 @@ import pytest
 from sqlalchemy import inspect, select, text
 
 from bot.channels.telegram.render import to_html
-from bot.config import Config, Environment
+from bot.config import Config
 from bot.core.content import Content
 from bot.core.conversation import Conversation
 from bot.messages import DESK
@@ -25,8 +24,7 @@ from bot.storage import Store, repository
 from bot.storage.models import Case, Unanswered
 from tests.conftest import Chat
 from tests.desk.test_desk import sent as delivered
-from tests.channels.telegram.test_desk import DESK_CHAT, FIRST_TOPIC, HER, DeskBot, catalog, desk, desk_config  # noqa: F401 - the fixture
-from tests.helpers.fake_telegram import TOKEN, FakeTelegram
+from tests.channels.telegram.test_desk import DESK_CHAT, FIRST_TOPIC, HER, DeskBot, catalog, desk, desk_bot  # noqa: F401 - the fixture
 
 HER_REF = "730555123498"  # her chat id on the channel
 NAME, FIRST_NAME = "Zeynep Kaplanoglu", "Zeynep"
@@ -192,17 +190,8 @@ async def test_a_checkpoint_that_finds_the_database_busy_is_tried_again_later(tm
 @pytest.fixture
 async def closing_desk(tmp_path: Path, config: Config, content: Content) -> AsyncIterator[DeskBot]:
     """The desk with desk.forget_topics: close (counsellors keep their notes)."""
-    with FakeTelegram() as fake:
-        configured = desk_config(config, Environment(telegram_token=TOKEN, telegram_api_url=fake.api_url))
-        desk_settings = configured.settings.desk.model_copy(update={"forget_topics": "close"})
-        configured = dataclasses.replace(configured, settings=configured.settings.model_copy(update={"desk": desk_settings}))
-        store = await Store.open(f"sqlite+aiosqlite:///{tmp_path / 'desk.db'}")
-        bot = DeskBot(fake, configured, Conversation(store, content, configured))
-        try:
-            yield bot
-        finally:
-            await bot.halt()
-            await store.close()
+    async with desk_bot(tmp_path, config, content, forget_topics="close") as bot:
+        yield bot
 
 
 async def two_topics(desk: DeskBot) -> list[str]:
@@ -236,15 +225,21 @@ async def test_forget_deletes_her_topics_with_every_message_and_tells_the_desk(d
     assert await desk.conversation.store.find_case(1) is None and await desk.conversation.store.find_case(2) is None
 
 
-async def test_a_topic_the_bot_may_not_delete_is_closed_and_its_card_replaced(desk: DeskBot, content: Content) -> None:
+async def forget_while_telegram_refuses(desk: DeskBot, method: str, description: str) -> dict[str, Any]:
+    """One case on the desk, Telegram refusing ``method`` once, and she confirms /forget: the topic closed."""
     await desk.start()
     await desk.onboard("en")
     await desk.open_case()
-    desk.fake.fail("deleteForumTopic", {"error_code": 400, "description": "Bad Request: not enough rights to delete the topic"})
+    desk.fake.fail(method, {"error_code": 400, "description": description})
     desk.her_text("/forget")
     await desk.sent(HER, 5)
     desk.her_press("forget:yes")
     [closed] = await desk.until(lambda: desk.fake.succeeded("closeForumTopic"))
+    return closed
+
+
+async def test_a_topic_the_bot_may_not_delete_is_closed_and_its_card_replaced(desk: DeskBot, content: Content) -> None:
+    closed = await forget_while_telegram_refuses(desk, "deleteForumTopic", "Bad Request: not enough rights to delete the topic")
     assert closed["message_thread_id"] == FIRST_TOPIC
     [edited] = desk.fake.succeeded("editMessageText")
     assert edited["text"] == to_html(catalog(content, "desk-card-forgotten", case=1))
@@ -252,15 +247,7 @@ async def test_a_topic_the_bot_may_not_delete_is_closed_and_its_card_replaced(de
 
 async def test_forget_closes_her_topics_and_replaces_their_cards(closing_desk: DeskBot, content: Content) -> None:
     desk = closing_desk
-    await desk.start()
-    await desk.onboard("en")
-    await desk.open_case()
-    desk.her_text("/bot")  # her first case is closed; its topic stays
-    await desk.sent(DESK_CHAT, 2)
-    await desk.sent(HER, 5)
-    desk.her_text("/human")
-    await desk.sent(DESK_CHAT, 3)
-    await desk.sent(HER, 6)
+    await two_topics(desk)  # her first case is closed by /bot; its topic stays
     for _ in range(500):  # the card's message id is stored just after Telegram took the card
         async with desk.conversation.store.engine.connect() as connection:
             rows = (await connection.execute(select(Case.desk_thread, Case.desk_card).order_by(Case.id))).all()
@@ -291,14 +278,7 @@ async def test_forget_closes_her_topics_and_replaces_their_cards(closing_desk: D
 
 async def test_a_topic_already_closed_or_gone_does_not_stop_the_rest(closing_desk: DeskBot, content: Content) -> None:
     desk = closing_desk
-    await desk.start()
-    await desk.onboard("en")
-    await desk.open_case()
-    desk.fake.fail("editMessageText", {"error_code": 400, "description": "Bad Request: message to edit not found"})
-    desk.her_text("/forget")
-    await desk.sent(HER, 5)
-    desk.her_press("forget:yes")
-    [closed] = await desk.until(lambda: desk.fake.succeeded("closeForumTopic"))
+    closed = await forget_while_telegram_refuses(desk, "editMessageText", "Bad Request: message to edit not found")
     assert closed["message_thread_id"] == FIRST_TOPIC
     [*_, notice] = desk.to(DESK_CHAT)
     assert notice["text"] == to_html(catalog(content, "desk-she-forgot", case=1))

@@ -4,6 +4,7 @@ fake Bot API, a woman in a private chat and counsellors in a forum supergroup (r
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import copy
 import dataclasses
 import itertools
@@ -217,10 +218,14 @@ def buttons(call: dict[str, Any]) -> list[str]:
     return [button["callback_data"] for row in call.get("reply_markup", {}).get("inline_keyboard", []) for button in row]
 
 
-@pytest.fixture
-async def desk(tmp_path: Path, config: Config, content: Content) -> AsyncIterator[DeskBot]:
+@contextlib.asynccontextmanager
+async def desk_bot(tmp_path: Path, config: Config, content: Content, **desk_settings: Any) -> AsyncIterator[DeskBot]:
+    """The bot against a fake Bot API with the test desk; ``desk_settings`` change its desk: settings."""
     with FakeTelegram() as fake:
         configured = desk_config(config, Environment(telegram_token=TOKEN, telegram_api_url=fake.api_url))
+        if desk_settings:
+            changed = configured.settings.desk.model_copy(update=desk_settings)
+            configured = dataclasses.replace(configured, settings=configured.settings.model_copy(update={"desk": changed}))
         store = await Store.open(f"sqlite+aiosqlite:///{tmp_path / 'desk.db'}")
         bot = DeskBot(fake, configured, Conversation(store, content, configured))
         try:
@@ -228,6 +233,12 @@ async def desk(tmp_path: Path, config: Config, content: Content) -> AsyncIterato
         finally:
             await bot.halt()
             await store.close()
+
+
+@pytest.fixture
+async def desk(tmp_path: Path, config: Config, content: Content) -> AsyncIterator[DeskBot]:
+    async with desk_bot(tmp_path, config, content) as bot:
+        yield bot
 
 
 # Opening a case ---------------------------------------------------------------------------------------
