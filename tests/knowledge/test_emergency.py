@@ -202,7 +202,7 @@ def test_emergencies_as_women_write_them_and_their_kind(content: Content, text: 
 
 
 @pytest.mark.parametrize("text, kind", [
-    ("the rope is ready and the kids are asleep", "suicide"),
+    ("the rope is ready", "suicide"),
     ("j'ai gardé tous mes médicaments, ce soir je les avale tous", "suicide"),
     ("بدي نام وما اصحى ابدا، كتبت رسالة لولادي", "suicide"),
     ("artık uyanmak istemiyorum, çocuklarıma mektup yazdım", "suicide"),
@@ -380,9 +380,9 @@ def dev_items() -> list[tuple[str, str, str | None]]:
 
 
 RECALL_FLOOR = 0.97        # per language, both signals (dev: 100% in every language, 2026-12-01)
-FALSE_ALARM_CEILING = 0.11  # per language (dev: at most 10.0%, Somali, from the classifier, 2026-12-02)
+FALSE_ALARM_CEILING = 0.11  # per language (dev: at most 9.7%, Ukrainian, from the classifier, 2026-12-02)
 CLASSIFIER_FLOOR = 0.72     # per language, the classifier alone: the patterns were tuned on dev, the classifier
-                            # never saw it (dev: at least 76.8%, French; 83.8% in all; was 42.7% before the n-grams)
+                            # never saw it (dev: at least 76.8%, French; 85.3% in all; was 42.7% before the n-grams)
 
 
 def test_dev_split_recall_and_false_alarms_per_language(content: Content) -> None:
