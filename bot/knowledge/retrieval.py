@@ -108,6 +108,7 @@ class Retriever:
         self._default_idf = math.log(1 + len(self._words))
         self._variant_weight = [sum(self._idf[word] for word in words) for words in self._words]
         self._offtopic_texts = list(knowledge.offtopic)
+        self._smalltalk = knowledge.smalltalk
         rules = knowledge.emergency
         self.emergency_kinds = [kind for kind, found in rules.examples.items() if found] if rules is not None else []
         calm = list(rules.calm_examples) if rules is not None else []
@@ -173,6 +174,8 @@ class Retriever:
             return Evidence(self._entries, dense, lexical, offtopic)
         probability = self._classifier.probabilities(query)
         alarm, kind = self._alarm.judge(question, query) if self._alarm is not None else (0.0, None)
+        if alarm and self._smalltalk.match(question) is not None:
+            alarm = 0.0  # a goodbye ("خداحافظ") or thanks and nothing else: never an emergency by the classifier alone
         return Evidence(self._entries, dense, lexical, offtopic, probability[:-1], float(probability[-1]), alarm, kind)
 
     def _lexical(self, words: frozenset[str]) -> np.ndarray:

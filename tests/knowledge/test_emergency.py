@@ -216,6 +216,18 @@ def test_the_classifier_catches_what_no_pattern_lists(content: Content, text: st
     assert found is not None and (found.kind, found.signal) == (kind, "classifier"), (text, evidence.emergency, evidence.emergency_kind)
 
 
+@pytest.mark.parametrize("text", ["خداحافظ", "خدای پامان", "goodbye", "bye bye", "خیلی ممنون", "thank you so much"])
+def test_a_message_of_small_talk_alone_is_no_emergency_for_the_classifier(content: Content, text: str) -> None:
+    """The classifier learnt farewells from suicide notes: "خداحافظ" (goodbye) alone scored 0.86. A
+    message that is nothing but small talk is not an emergency unless a pattern says so."""
+    assert content.knowledge.smalltalk.match(text) is not None
+    evidence = content.retriever.evidence(text)
+    assert evidence.emergency == 0.0
+    assert detect(content.knowledge.emergency, text, (evidence.emergency, evidence.emergency_kind), content.retriever.thresholds.emergency) is None
+    farewell = content.retriever.evidence("خداحافظ همه، دیگه نمی‌تونم، قرص‌ها رو خوردم")  # goodbye all, I can't anymore, I took the pills
+    assert farewell.emergency >= content.retriever.thresholds.emergency
+
+
 @pytest.mark.parametrize("text", ["this course is killing me", "I am afraid of the exam", "can the police help with my lost card",
                                   "my husband beat me at cards again", "when do I go to the hospital to give birth",
                                   "what is the emergency number in Belgium"])
