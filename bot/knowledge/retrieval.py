@@ -120,21 +120,25 @@ class Retriever:
         self._classifier: SoftmaxClassifier | None = None
         self._alarm: Alarm | None = None
         if embedder is not None and texts:
-            everything = texts + self._offtopic_texts + calm + [text for text, _ in dangers]
+            # the alarm also learns that greetings, thanks and goodbyes are no emergency ("mamnunam" scored 0.98)
+            talk = [phrase.text for phrase in knowledge.smalltalk.phrases if phrase.kind != "extra"] if dangers else []
+            everything = texts + self._offtopic_texts + calm + [text for text, _ in dangers] + talk
             if cache_path is not None:
                 vectors = EmbeddingCache(cache_path, embedder).embed(everything)
             else:
                 vectors = embedder.queries(everything)
-            ends = (len(texts), len(texts) + len(self._offtopic_texts), len(texts) + len(self._offtopic_texts) + len(calm))
+            ends = (len(texts), len(texts) + len(self._offtopic_texts), len(texts) + len(self._offtopic_texts) + len(calm),
+                    len(everything) - len(talk))
             self._vectors, self._offtopic = vectors[:ends[0]], vectors[ends[0]:ends[1]]
             labels = np.asarray(self._owner + [len(self._entries)] * len(self._offtopic_texts))  # last class: off-topic
             classifier_path = cache_path.with_name("classifier.npz") if cache_path is not None else None
             self._classifier = SoftmaxClassifier.cached(classifier_path, vectors[:ends[1]], labels, len(self._entries) + 1, training)
             safety = knowledge.emergency.entries if knowledge.emergency is not None else set()
-            others = [i for i, owner in enumerate(self._owner) if self._entries[owner] not in safety] + list(range(ends[0], ends[1]))
+            others = ([i for i, owner in enumerate(self._owner) if self._entries[owner] not in safety] + list(range(ends[0], ends[1]))
+                      + list(range(ends[3], len(everything))))
             if dangers and (calm or others):  # it needs sentences of both sides
                 self._alarm = Alarm.cached(cache_path.with_name("alarm.npz") if cache_path is not None else None,
-                                           [(text, self.emergency_kinds[k]) for text, k in dangers], vectors[ends[2]:],
+                                           [(text, self.emergency_kinds[k]) for text, k in dangers], vectors[ends[2]:ends[3]],
                                            calm, vectors[ends[1]:ends[2]], [everything[i] for i in others], vectors[others])
 
     @property
