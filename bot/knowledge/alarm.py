@@ -5,7 +5,8 @@ Logistic regression (scikit-learn) over two views of the message side by side: c
 Latin-script Arabic or Persian that no pattern lists, and the e5 sentence embedding, which carries
 meaning across languages. Trained on the emergency examples of every language against the calm
 examples (sentences with dangerous words that are not emergencies, weighted most), every
-non-safety entry's question variants and the off-topic examples. A second, multinomial model over
+non-safety entry's question variants, the off-topic examples and the small-talk phrases (a goodbye
+is no suicide note). A second, multinomial model over
 the same features tells the kind. Measured with bench/emergency_bench.py: on never-tuned messages
 the two views together catch what the patterns miss far better than the embedding alone (README,
 "Emergencies").
