@@ -19,8 +19,6 @@ from __future__ import annotations
 import hashlib
 import logging
 import math
-import os
-import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -29,6 +27,7 @@ from scipy.sparse import csr_matrix, hstack
 from sklearn.feature_extraction.text import HashingVectorizer
 from sklearn.linear_model import LogisticRegression
 
+from bot.knowledge.classifier import save_arrays
 from bot.language import tokens
 
 log = logging.getLogger(__name__)
@@ -138,17 +137,6 @@ class Alarm:
                 log.warning("ignoring unreadable alarm model %s (%s); it will be trained again", path, error)
         alarm = cls.train(dangers, danger_vectors, calm, calm_vectors, others, other_vectors, training)
         if path is not None:
-            _save(path, digest, alarm)
+            save_arrays(path, "alarm model", digest=digest, idf=alarm.idf, weights=alarm.weights, bias=alarm.bias,
+                        kind_weights=alarm.kind_weights, kind_bias=alarm.kind_bias, kinds=np.asarray(alarm.kinds))
         return alarm
-
-
-def _save(path: Path, digest: str, alarm: Alarm) -> None:
-    try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        handle, name = tempfile.mkstemp(dir=path.parent, suffix=".npz")
-        with os.fdopen(handle, "wb") as file:
-            np.savez(file, digest=digest, idf=alarm.idf, weights=alarm.weights, bias=alarm.bias, kind_weights=alarm.kind_weights,
-                     kind_bias=alarm.kind_bias, kinds=np.asarray(alarm.kinds))
-        os.replace(name, path)
-    except OSError as error:  # a read-only folder: train again next time
-        log.warning("cannot save the alarm model in %s (%s)", path.parent, error)

@@ -85,12 +85,22 @@ class SoftmaxClassifier:
         return classifier
 
     def _save(self, path: Path, digest: str) -> None:
+        save_arrays(path, "classifier cache", weights=self.weights, bias=self.bias, temperature=self.temperature, digest=digest)
+
+
+def save_arrays(path: Path, what: str, **arrays: object) -> None:
+    """np.savez into `path` atomically (another process may be reading it); a folder that cannot be
+    written is logged and skipped: the arrays are computed again next time."""
+    try:
         path.parent.mkdir(parents=True, exist_ok=True)
         handle, temporary = tempfile.mkstemp(dir=path.parent, suffix=".npz")
-        try:
-            with os.fdopen(handle, "wb") as file:
-                np.savez(file, weights=self.weights, bias=self.bias, temperature=self.temperature, digest=digest)
-            os.replace(temporary, path)
-        except OSError as error:
-            log.warning("could not write classifier cache %s: %s", path, error)
-            Path(temporary).unlink(missing_ok=True)
+    except OSError as error:
+        log.warning("could not write %s %s: %s", what, path, error)
+        return
+    try:
+        with os.fdopen(handle, "wb") as file:
+            np.savez(file, **arrays)
+        os.replace(temporary, path)
+    except OSError as error:
+        log.warning("could not write %s %s: %s", what, path, error)
+        Path(temporary).unlink(missing_ok=True)
