@@ -29,6 +29,7 @@ async def settle(chat: Chat, watcher: ContentWatcher) -> None:
 async def test_edited_and_broken_content_while_running(tmp_path: Path) -> None:
     for folder in ("knowledge", "locales"):
         shutil.copytree(ROOT / folder, tmp_path / folder)
+    shutil.copytree(ROOT / ".cache", tmp_path / ".cache", ignore=shutil.ignore_patterns("bench*"))  # else minutes of embedding
     shutil.copy(ROOT / "config.yaml", tmp_path / "config.yaml")
     config = load_config(tmp_path / "config.yaml", env={})
     store = await Store.open(f"sqlite+aiosqlite:///{tmp_path / 'w.db'}")

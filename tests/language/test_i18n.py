@@ -163,6 +163,7 @@ def test_stats_counts_drafts_and_reviews_per_language(tmp_path: Path, config: Co
     locales = copy_locales(tmp_path)
     shutil.copytree(ROOT / "knowledge", tmp_path / "knowledge")
     shutil.copytree(ROOT / "flows", tmp_path / "flows")
+    shutil.copytree(ROOT / ".cache", tmp_path / ".cache", ignore=shutil.ignore_patterns("bench*"))  # else minutes of embedding
     (tmp_path / "config.yaml").write_text((ROOT / "config.yaml").read_text(encoding="utf-8"), encoding="utf-8")
     edit(locales / "fr" / "LC_MESSAGES" / "messages.po", "main-menu", user_comments=[])  # a native speaker checked it
     entry = next(path for path in sorted((tmp_path / "knowledge").glob("*/*.nl.md")) if path.parent.name != "replies")
