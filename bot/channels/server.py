@@ -43,7 +43,8 @@ class Server:
     # /healthz and /metrics -------------------------------------------------------------------
 
     async def health(self, request: web.Request) -> web.Response:
-        """200 when the database answers, content is loaded and the WhatsApp token works; else 503 saying what is wrong."""
+        """200 when the database answers, content is loaded, the retrieval index is built or building and the WhatsApp token
+        works; else 503 saying what is wrong."""
         problems: list[str] = []
         report: dict[str, Any] = {}
         try:
@@ -56,6 +57,10 @@ class Server:
         watcher = self.conversation.watcher
         report["content"] = {"loaded": True, "version": watcher.version if watcher else None,
                              "last_error": watcher.last_error if watcher else None}
+        # still building (a first start) is no failure: lexical matching answers meanwhile; a build that failed is
+        report["index"] = self.conversation.content.retriever.status()
+        if report["index"]["state"] == "failed":
+            problems.append("retrieval index")
         if self.whatsapp is not None:
             report["whatsapp"] = "token not valid" if self.whatsapp.client.token_expired else "ok"
             if self.whatsapp.client.token_expired:

@@ -137,7 +137,7 @@ class Terminal:
         self._show(await self.send(user, Kind.TEXT, text="/start"))
         while True:
             try:
-                line = await loop.run_in_executor(None, input, "> ")
+                line = await loop.run_in_executor(None, input, self.prompt())
             except EOFError:
                 break
             line = line.strip()
@@ -149,6 +149,18 @@ class Terminal:
             else:
                 replies = await self.send(user, Kind.TEXT, text=line)
             self._show(replies + [reply for reply in await self.relayed() if reply.recipient == user])
+
+    def prompt(self) -> str:
+        """"> ", with how far the answers are while a first start builds the retrieval index in the background
+        (until then the bot matches words only)."""
+        status = self.conversation.content.retriever.status()
+        if status["state"] == "embedding" and status["to_embed"]:
+            done, total = int(status["embedded"]), int(status["to_embed"])  # type: ignore[call-overload]
+            filled = 10 * done // total
+            return f"[preparing answers {'#' * filled}{'.' * (10 - filled)} {100 * done // total}%] > "
+        if status["state"] in ("waiting", "training"):
+            return "[preparing answers: almost ready] > "
+        return "> "
 
     def _show(self, replies: list[Outgoing]) -> None:
         number = 0

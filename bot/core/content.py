@@ -25,8 +25,10 @@ class Content:
     intents: Intents = Intents()
 
     @classmethod
-    def load(cls, config: Config) -> Content:
-        """Every content file, the quick ones first; any file that cannot be read or is wrong is a ContentError."""
+    def load(cls, config: Config, build: str = "now") -> Content:
+        """Every content file, the quick ones first; any file that cannot be read or is wrong is a ContentError.
+        ``build``: when the retrieval index is not on disk, "now" waits for it; "background" answers with
+        lexical matching while a thread builds it (a bot's start); "never" leaves it (see Retriever)."""
         settings = config.settings
         catalogs = Catalogs.load(config.locales_dir, settings.languages, settings.fallbacks, settings.default_language)
         flows = load_flows(config.path(settings.paths.flows))
@@ -36,7 +38,7 @@ class Content:
         replies = load_replies(config.knowledge_dir, settings.languages)
         knowledge = KnowledgeBase.load(config.knowledge_dir)
         cache = config.path(settings.paths.cache) / "embeddings.npz"
-        retriever = Retriever(knowledge, shared_embedder(), cache, flows={flow.id: flow.triggers for flow in flows.values()})
+        retriever = Retriever(knowledge, shared_embedder(), cache, flows={flow.id: flow.triggers for flow in flows.values()}, build=build)
         return cls(catalogs, knowledge, LanguageDetector(settings.languages, known_texts(knowledge)), retriever, flows, places, replies, intents)
 
 

@@ -9,12 +9,12 @@ from __future__ import annotations
 
 import hashlib
 import logging
-import os
-import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
+
+from bot.knowledge.cache import NotCached, save_arrays
 
 log = logging.getLogger(__name__)
 
@@ -68,8 +68,9 @@ class SoftmaxClassifier:
 
     @classmethod
     def cached(cls, path: Path | None, vectors: np.ndarray, labels: np.ndarray, classes: int,
-               training: Training = Training(), weights: np.ndarray | None = None) -> SoftmaxClassifier:
-        """Load the weights trained on exactly this data from `path`, or train and save them there."""
+               training: Training = Training(), weights: np.ndarray | None = None, *, train: bool = True) -> SoftmaxClassifier:
+        """Load the weights trained on exactly this data from `path`, or train and save them there
+        (``train=False``: raise NotCached instead)."""
         digest = hashlib.sha1(repr((training, classes)).encode() + vectors.astype(np.float32).tobytes() + labels.astype(np.int64).tobytes()
                               + (b"" if weights is None else weights.astype(np.float64).tobytes())).hexdigest()
         if path is not None and path.exists():
@@ -79,6 +80,8 @@ class SoftmaxClassifier:
                         return cls(data["weights"], data["bias"], float(data["temperature"]))
             except (OSError, ValueError, KeyError) as error:
                 log.warning("classifier cache %s unreadable (%s): training again", path, type(error).__name__)
+        if not train:
+            raise NotCached("the retrieval classifier is not trained on this content yet")
         classifier = cls.train(vectors, labels, classes, training, weights)
         if path is not None:
             classifier._save(path, digest)
@@ -86,21 +89,3 @@ class SoftmaxClassifier:
 
     def _save(self, path: Path, digest: str) -> None:
         save_arrays(path, "classifier cache", weights=self.weights, bias=self.bias, temperature=self.temperature, digest=digest)
-
-
-def save_arrays(path: Path, what: str, **arrays: object) -> None:
-    """np.savez into `path` atomically (another process may be reading it); a folder that cannot be
-    written is logged and skipped: the arrays are computed again next time."""
-    try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        handle, temporary = tempfile.mkstemp(dir=path.parent, suffix=".npz")
-    except OSError as error:
-        log.warning("could not write %s %s: %s", what, path, error)
-        return
-    try:
-        with os.fdopen(handle, "wb") as file:
-            np.savez(file, **arrays)
-        os.replace(temporary, path)
-    except OSError as error:
-        log.warning("could not write %s %s: %s", what, path, error)
-        Path(temporary).unlink(missing_ok=True)

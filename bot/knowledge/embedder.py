@@ -10,12 +10,13 @@ import json
 import logging
 import os
 import sys
-import tempfile
 import time
 from pathlib import Path
 from typing import Protocol, TextIO
 
 import numpy as np
+
+from bot.knowledge.cache import NotCached, save_arrays
 
 log = logging.getLogger(__name__)
 
@@ -70,50 +71,74 @@ SAVE_EVERY = 16       # batches of 64 between saves of a long first embedding
 
 class Progress:
     """A first start embeds every content sentence once (minutes): say how far it is, on the terminal
-    when there is one (one line, rewritten) and in the log every 10%."""
+    when there is one (one line, rewritten; not while a chat runs in the same terminal) and in the log
+    every 10%. ``done`` and ``total`` are read by /healthz and the terminal's prompt."""
 
-    def __init__(self, total: int, stream: TextIO | None = None) -> None:
+    def __init__(self, total: int, stream: TextIO | None = None, *, terminal: bool = True) -> None:
         self.total = total
+        self.done = 0
         self.stream = stream if stream is not None else sys.stderr
+        self.terminal = terminal
         self._logged = 0
         self._started = time.monotonic()
 
+    @property
+    def percent(self) -> int:
+        return 100 * self.done // self.total if self.total else 100
+
+    def advance(self, count: int) -> None:
+        self.show(self.done + count)
+
     def show(self, done: int) -> None:
-        percent = 100 * done // self.total
-        if self.stream.isatty():
-            self.stream.write(f"\rPreparing the answers (first start, once): {percent}% ({done:,} of {self.total:,} sentences)")
-            if done >= self.total:
+        self.done = min(done, self.total)
+        percent = self.percent
+        if self.terminal and self.stream.isatty():
+            self.stream.write(f"\rPreparing the answers (first start, once): {percent}% ({self.done:,} of {self.total:,} sentences)")
+            if self.done >= self.total:
                 self.stream.write("\n")
             self.stream.flush()
-        if percent >= self._logged + 10 or done >= self.total:
+        if percent >= self._logged + 10 or self.done >= self.total:
             self._logged = percent - percent % 10
-            log.info("embedding content: %d of %d (%d%%, %.0f s)", done, self.total, percent, time.monotonic() - self._started)
+            log.info("embedding content: %d of %d (%d%%, %.0f s)", self.done, self.total, percent, time.monotonic() - self._started)
 
 
 class EmbeddingCache:
-    """Vectors of content strings, keyed by a hash of model name and text, in one .npz file."""
+    """Vectors of content strings, keyed by a hash of model name and text, in one .npz file.
 
-    def __init__(self, path: Path, embedder: Embedder) -> None:
+    ``keep``: every string of the current content, when it is embedded in parts (the index's stages):
+    a save keeps their vectors and drops the rest (default: the strings of the last ``embed``)."""
+
+    def __init__(self, path: Path, embedder: Embedder, keep: list[str] | None = None) -> None:
         self.path = path
         self.embedder = embedder
         self._vectors: dict[str, np.ndarray] = {}
+        self._keep = None if keep is None else {self._key(text) for text in keep}
         self._load()
 
-    def embed(self, texts: list[str]) -> np.ndarray:
+    def missing(self, texts: list[str]) -> list[str]:
+        """The strings of ``texts`` not embedded yet, each once, in order."""
+        return list(dict.fromkeys(text for text in texts if self._key(text) not in self._vectors))
+
+    def embed(self, texts: list[str], *, cached_only: bool = False, progress: Progress | None = None, batch: int = 64) -> np.ndarray:
+        """Vectors of ``texts``, embedding what is not cached (``cached_only``: raise NotCached instead)."""
         keys = [self._key(text) for text in texts]
-        missing = list(dict.fromkeys(text for text, key in zip(texts, keys) if key not in self._vectors))
+        missing = self.missing(texts)
+        live = self._keep if self._keep is not None else set(keys)
         if missing:
+            if cached_only:
+                raise NotCached(f"{len(missing)} content strings are not embedded yet")
             log.info("embedding %d new content strings", len(missing))
-            progress = Progress(len(missing)) if len(missing) >= PROGRESS_FROM else None
-            for start in range(0, len(missing), 64):
-                batch = missing[start:start + 64]
-                for text, vector in zip(batch, self.embedder.queries(batch)):
+            if progress is None and len(missing) >= PROGRESS_FROM:
+                progress = Progress(len(missing))
+            for number, start in enumerate(range(0, len(missing), batch), start=1):
+                chunk = missing[start:start + batch]
+                for text, vector in zip(chunk, self.embedder.queries(chunk)):
                     self._vectors[self._key(text)] = vector
                 if progress is not None:
-                    progress.show(start + len(batch))
-                    if (start // 64 + 1) % SAVE_EVERY == 0:  # an interrupted first start goes on from here next time
-                        self._save(set(keys))
-            self._save(set(keys))
+                    progress.advance(len(chunk))
+                    if number % (SAVE_EVERY * 64 // batch) == 0:  # an interrupted first start goes on from here next time
+                        self._save(live)
+            self._save(live)
         if not keys:
             return np.zeros((0, 384), dtype=np.float32)
         return np.stack([self._vectors[key] for key in keys])
@@ -134,12 +159,5 @@ class EmbeddingCache:
     def _save(self, live: set[str]) -> None:
         """Keep only vectors of current content, written atomically (several processes may share it)."""
         kept = {key: vector for key, vector in self._vectors.items() if key in live}
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        handle, temporary = tempfile.mkstemp(dir=self.path.parent, suffix=".npz")
-        os.close(handle)
-        try:
-            np.savez(temporary, keys=json.dumps(list(kept)), vectors=np.stack(list(kept.values())))
-            os.replace(temporary, self.path)
-        finally:
-            if os.path.exists(temporary):
-                os.unlink(temporary)
+        if kept:
+            save_arrays(self.path, "embedding cache", keys=json.dumps(list(kept)), vectors=np.stack(list(kept.values())))

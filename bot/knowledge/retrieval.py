@@ -19,10 +19,11 @@ from pathlib import Path
 
 import numpy as np
 
-from bot.knowledge.alarm import Alarm
-from bot.knowledge.classifier import SoftmaxClassifier, Training
-from bot.knowledge.embedder import Embedder, EmbeddingCache
+from bot.knowledge.cache import NotCached
+from bot.knowledge.classifier import Training
+from bot.knowledge.embedder import Embedder
 from bot.knowledge.entries import KnowledgeBase
+from bot.knowledge.index import Dense, IndexBuilder, Plan
 from bot.language import normalise
 
 EVIDENCE_CACHE = 4096  # questions; about 6 MB of vectors at most
@@ -79,8 +80,10 @@ async def evidence_in_thread(retriever: Retriever, question: str) -> Evidence | 
 class Retriever:
     def __init__(self, knowledge: KnowledgeBase, embedder: Embedder | None, cache_path: Path | None,
                  thresholds: Thresholds | None = None, flows: dict[str, tuple[str, ...]] | None = None,
-                 training: Training = Training()) -> None:
-        """Flows take part as candidates named "flow:<id>", matched on their trigger questions."""
+                 training: Training = Training(), build: str = "now") -> None:
+        """Flows take part as candidates named "flow:<id>", matched on their trigger questions. ``build``: "now"
+        builds the embedding index before returning; "background" uses what is on disk or builds the rest in a
+        thread while lexical matching answers; "never" only uses what is on disk (`wegwijs check`)."""
         self.thresholds = thresholds or Thresholds()
         self.embedder = embedder
         self._entries: list[str] = []
@@ -115,35 +118,46 @@ class Retriever:
         dangers = [(text, k) for k, kind in enumerate(self.emergency_kinds) for text in rules.examples[kind]]  # type: ignore[union-attr]
         self._cache: OrderedDict[str, Evidence | None] = OrderedDict()
         self._cache_lock = threading.Lock()
-        self._vectors: np.ndarray | None = None
-        self._offtopic: np.ndarray | None = None
-        self._classifier: SoftmaxClassifier | None = None
-        self._alarm: Alarm | None = None
+        self._dense: Dense | None = None
+        self.index: IndexBuilder | None = None
         if embedder is not None and texts:
+            safety = knowledge.emergency.entries if knowledge.emergency is not None else set()
             # the alarm also learns that greetings, thanks and goodbyes are no emergency ("mamnunam" scored 0.98)
             talk = [phrase.text for phrase in knowledge.smalltalk.phrases if phrase.kind != "extra"] if dangers else []
-            everything = texts + self._offtopic_texts + calm + [text for text, _ in dangers] + talk
-            if cache_path is not None:
-                vectors = EmbeddingCache(cache_path, embedder).embed(everything)
+            plan = Plan(texts, np.asarray(self._owner + [len(self._entries)] * len(self._offtopic_texts)),  # last class: off-topic
+                        len(self._entries) + 1, self._offtopic_texts, calm, [(text, self.emergency_kinds[k]) for text, k in dangers],
+                        talk, [i for i, owner in enumerate(self._owner) if self._entries[owner] not in safety])
+            self.index = IndexBuilder(plan, embedder, cache_path, training, self._publish)
+            if build == "now":
+                self.index.build()
             else:
-                vectors = embedder.queries(everything)
-            ends = (len(texts), len(texts) + len(self._offtopic_texts), len(texts) + len(self._offtopic_texts) + len(calm),
-                    len(everything) - len(talk))
-            self._vectors, self._offtopic = vectors[:ends[0]], vectors[ends[0]:ends[1]]
-            labels = np.asarray(self._owner + [len(self._entries)] * len(self._offtopic_texts))  # last class: off-topic
-            classifier_path = cache_path.with_name("classifier.npz") if cache_path is not None else None
-            self._classifier = SoftmaxClassifier.cached(classifier_path, vectors[:ends[1]], labels, len(self._entries) + 1, training)
-            safety = knowledge.emergency.entries if knowledge.emergency is not None else set()
-            others = ([i for i, owner in enumerate(self._owner) if self._entries[owner] not in safety] + list(range(ends[0], ends[1]))
-                      + list(range(ends[3], len(everything))))
-            if dangers and (calm or others):  # it needs sentences of both sides
-                self._alarm = Alarm.cached(cache_path.with_name("alarm.npz") if cache_path is not None else None,
-                                           [(text, self.emergency_kinds[k]) for text, k in dangers], vectors[ends[2]:ends[3]],
-                                           calm, vectors[ends[1]:ends[2]], [everything[i] for i in others], vectors[others])
+                try:
+                    self.index.build(cached_only=True)  # a warm start: everything is on disk (a second or two)
+                except NotCached:
+                    if build == "background":
+                        self.index.start()
+
+    def _publish(self, dense: Dense) -> None:
+        """A stage of the index is ready: answer with it from now on (what was remembered without it is forgotten)."""
+        with self._cache_lock:
+            self._dense = dense
+            self._cache.clear()
 
     @property
     def uses_embeddings(self) -> bool:
-        return self._vectors is not None
+        return self._dense is not None
+
+    @property
+    def ready(self) -> bool:
+        """The whole index is there (or there is none to build: no embedding model)."""
+        return self.index is None or self.index.state == "ready"
+
+    def status(self) -> dict[str, object]:
+        """How far the index is, for /healthz, `wegwijs check` and the terminal."""
+        if self.index is None:
+            return {"state": "lexical" if self.embedder is None else "ready", "sentences": 0, "to_embed": 0, "embedded": 0}
+        progress = self.index.progress
+        return {"state": self.index.state, "sentences": self.index.sentences, "to_embed": progress.total, "embedded": progress.done}
 
     def decide(self, question: str) -> Decision:
         evidence = self.evidence(question)
@@ -156,31 +170,31 @@ class Retriever:
             if question in self._cache:
                 self._cache.move_to_end(question)
                 return self._cache[question]
-        found = self._evidence(question)
+            dense = self._dense
+        found = self._evidence(question, dense)
         with self._cache_lock:
-            self._cache[question] = found
-            if len(self._cache) > EVIDENCE_CACHE:
-                self._cache.popitem(last=False)
+            if self._dense is dense:  # not while a stage of the index arrived: that evidence is out of date
+                self._cache[question] = found
+                if len(self._cache) > EVIDENCE_CACHE:
+                    self._cache.popitem(last=False)
         return found
 
-    def _evidence(self, question: str) -> Evidence | None:
+    def _evidence(self, question: str, dense: Dense | None) -> Evidence | None:
         words = frozenset(normalise(question).split())
         if not words or not self._entries:
             return None
         lexical = self._lexical(words)
-        if self._vectors is None or _is_a_variant(lexical):
+        if dense is None or _is_a_variant(lexical):
             return Evidence(self._entries, None, lexical, -1.0)  # her words are one entry's own variant: no embedding needed
         query = self.embedder.queries([question])[0]  # type: ignore[union-attr]
-        dense = np.full(len(self._entries), -1.0)
-        np.maximum.at(dense, self._owner_array, self._vectors @ query)
-        offtopic = float((self._offtopic @ query).max()) if self._offtopic is not None and len(self._offtopic) else -1.0
-        if self._classifier is None:
-            return Evidence(self._entries, dense, lexical, offtopic)
-        probability = self._classifier.probabilities(query)
-        alarm, kind = self._alarm.judge(question, query) if self._alarm is not None else (0.0, None)
+        similarity = np.full(len(self._entries), -1.0)
+        np.maximum.at(similarity, self._owner_array, dense.vectors @ query)
+        offtopic = float((dense.offtopic @ query).max()) if len(dense.offtopic) else -1.0
+        probability = dense.classifier.probabilities(query)
+        alarm, kind = dense.alarm.judge(question, query) if dense.alarm is not None else (0.0, None)
         if alarm and self._smalltalk.match(question) is not None:
             alarm = 0.0  # a goodbye ("خداحافظ") or thanks and nothing else: never an emergency by the classifier alone
-        return Evidence(self._entries, dense, lexical, offtopic, probability[:-1], float(probability[-1]), alarm, kind)
+        return Evidence(self._entries, similarity, lexical, offtopic, probability[:-1], float(probability[-1]), alarm, kind)
 
     def _lexical(self, words: frozenset[str]) -> np.ndarray:
         """Per entry: best idf-weighted F1 between the question's words and one variant's words."""

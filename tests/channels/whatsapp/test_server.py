@@ -8,9 +8,11 @@ import asyncio
 import dataclasses
 import io
 import json
+import shutil
 import socket
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from pathlib import Path
 from typing import Any
 
 import aiohttp
@@ -20,6 +22,7 @@ from bot.channels.server import Server, check_environment, serve
 from bot.config import Config, Environment
 from bot.core import Content, Conversation
 from bot.errors import ConfigError
+from bot.knowledge import Retriever
 from bot.storage import Store
 from tests.helpers import whatsapp as wa
 from tests.helpers.fake_graph import FakeGraph
@@ -227,6 +230,32 @@ async def test_healthz_reports_database_content_and_outbox(served: Served) -> No
         report = await response.json()
     assert report["status"] == "ok" and report["database"] == "ok" and report["whatsapp"] == "ok"
     assert report["outbox"] == {"pending": 0, "retrying": 0}
+    assert report["index"]["state"] == "ready"
+
+
+async def test_healthz_shows_the_index_building_and_fails_when_its_build_failed(store: Store, content: Content, config: Config,
+                                                                               tmp_path: Path) -> None:
+    """A first start answers while the index builds (200, with how far it is); a build that failed is a problem (503)."""
+    from tests.knowledge.test_index import Gated, flows
+
+    for fail in (False, True):
+        model = Gated(config, fail=fail)
+        (tmp_path / f"{fail}").mkdir()
+        for name in ("classifier.npz", "alarm.npz"):  # trained on the same vectors: only the embedding is held back
+            shutil.copy(config.path(config.settings.paths.cache) / name, tmp_path / f"{fail}" / name)
+        retriever = Retriever(content.knowledge, model, tmp_path / f"{fail}" / "embeddings.npz", flows=flows(content), build="background")
+        if fail:
+            model.gate.set()
+            retriever.index.wait(60)  # type: ignore[union-attr]
+        async with FakeGraph() as graph, running(store, dataclasses.replace(content, retriever=retriever), config, graph) as served:
+            async with served.http.get(f"{served.url}/healthz") as response:
+                report = await response.json()
+        if fail:
+            assert response.status == 503 and "retrieval index" in report["status"] and report["index"]["state"] == "failed"
+        else:
+            assert response.status == 200 and report["index"]["state"] == "embedding" and report["index"]["to_embed"] > 10_000
+        model.gate.set()
+        retriever.index.wait(120)  # type: ignore[union-attr]
 
 
 async def test_healthz_fails_when_the_token_expired(served: Served) -> None:
