@@ -102,6 +102,7 @@ class Language:
         self._atoms: dict[Atom, int] = {}
         self._words_seen: dict[str, Phrase] = {}
         self._lists_seen: dict[str, tuple[Phrase, ...]] = {}
+        self._slots_seen: dict[str, _Slot] = {}
         compiled = [self._compile(p, kind) for kind, found in patterns.items() for p in found]
         self._calm = [self._compile(p, "calm") for p in calm]
         self._index = _AtomIndex(self._atoms)
@@ -126,7 +127,9 @@ class Language:
                 if part == "...":
                     gap = self.gap
                     continue
-                slots.append(_Slot(self._slot(part)))
+                if part not in self._slots_seen:  # one _Slot per distinct position ("{husband}" recurs in hundreds of patterns)
+                    self._slots_seen[part] = _Slot(self._slot(part))
+                slots.append(self._slots_seen[part])
                 gaps.append(gap)
                 gap = 0
             return _Pattern(source, kind, tuple(slots), tuple(gaps))
