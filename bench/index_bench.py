@@ -24,7 +24,7 @@ sys.path.insert(0, str(ROOT))
 
 from bot.config import load_config  # noqa: E402
 from bot.core.content import Content, shared_embedder  # noqa: E402
-from bot.knowledge.index import BUILD_THREADS, _engine_threads  # noqa: E402
+from bot.knowledge.index import BUILD_THREADS, engine_threads  # noqa: E402
 
 QUESTION = "where can my child stay when i work"
 QUESTIONS = ["how do i find a dutch course near me", "my husband beat me yesterday", "can i work with my diploma from syria",
@@ -79,7 +79,7 @@ def main() -> None:
             embedder = shared_embedder()
             assert embedder is not None
             bare_started = time.perf_counter()
-            with _engine_threads(BUILD_THREADS):
+            with engine_threads(BUILD_THREADS):
                 for start in range(0, len(texts), 64):
                     embedder.queries(texts[start:start + 64])
             bare = time.perf_counter() - bare_started

@@ -9,6 +9,7 @@ Whatever was embedded or trained is saved as it goes, so an interrupted build go
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import threading
 import time
@@ -25,7 +26,7 @@ from bot.knowledge.embedder import Embedder, EmbeddingCache, Progress
 
 log = logging.getLogger(__name__)
 
-BUILD_THREADS = 2  # the engine's OpenMP threads while the background build embeds (nothing else embeds meanwhile)
+BUILD_THREADS = 2  # the engine's OpenMP threads while the index is built (answering keeps one: see embedder.py)
 BUILD_BATCH = 32   # sentences per call: a question embedded for an answer waits for at most one batch
 
 
@@ -82,7 +83,12 @@ class IndexBuilder:
         self.thread: threading.Thread | None = None
 
     def build(self, *, cached_only: bool = False, batch: int = 64) -> None:
-        """Every stage not built yet; ``cached_only``: only from what is on disk, else raise NotCached."""
+        """Every stage not built yet, embedding with both cores; ``cached_only``: only from what is on disk, else
+        raise NotCached."""
+        with engine_threads(BUILD_THREADS) if not cached_only else contextlib.nullcontext():
+            self._build(cached_only, batch)
+
+    def _build(self, cached_only: bool, batch: int) -> None:
         plan = self.plan
         if self.built is None:
             vectors = self._embed(plan.variants + plan.offtopic, cached_only, batch)
@@ -120,8 +126,7 @@ class IndexBuilder:
         log.info("building the retrieval index in the background: %d of %d sentences to embed; lexical matching answers meanwhile",
                  self.progress.total, self.sentences)
         try:
-            with _engine_threads(BUILD_THREADS):
-                self.build(batch=BUILD_BATCH)
+            self.build(batch=BUILD_BATCH)
         except Exception:
             self.state = "failed"
             log.exception("the retrieval index could not be built; answering with lexical matching (restart to try again)")
@@ -147,7 +152,7 @@ class IndexBuilder:
         return self.cache_path.with_name(name) if self.cache_path is not None else None
 
 
-class _engine_threads:
+class engine_threads:
     """OpenMP threads for the embedding calls of this thread only (the answering thread keeps one: see embedder.py)."""
 
     def __init__(self, threads: int) -> None:
