@@ -108,6 +108,7 @@ class IndexBuilder:
             self.built = replace(self.built, alarm=alarm)
             self._publish(self.built)
         self.state = "ready"
+        self._cache = None  # its vectors, one small array each, are in the stacked matrices now (about 25 MB)
 
     def start(self) -> None:
         """Build the rest in a background thread (a daemon: stopping the bot does not wait for it)."""
