@@ -22,7 +22,7 @@ import numpy as np
 from bot.knowledge.alarm import Alarm
 from bot.knowledge.cache import NotCached
 from bot.knowledge.classifier import SoftmaxClassifier, Training
-from bot.knowledge.embedder import Embedder, EmbeddingCache, Progress
+from bot.knowledge.embedder import PROGRESS_FROM, Embedder, EmbeddingCache, Progress
 
 log = logging.getLogger(__name__)
 
@@ -82,9 +82,10 @@ class IndexBuilder:
         self.built: Dense | None = None
         self.thread: threading.Thread | None = None
 
-    def build(self, *, cached_only: bool = False, batch: int = 64) -> None:
+    def build(self, *, cached_only: bool = False, batch: int = 64, terminal: bool = False) -> None:
         """Every stage not built yet, embedding with both cores; ``cached_only``: only from what is on disk, else
-        raise NotCached."""
+        raise NotCached. ``terminal``: a long build shows its progress line there (tools, tests; not a chat)."""
+        self.progress.terminal = terminal and self.progress.total >= PROGRESS_FROM
         with engine_threads(BUILD_THREADS) if not cached_only else contextlib.nullcontext():
             self._build(cached_only, batch)
 

@@ -129,7 +129,7 @@ class Retriever:
                         talk, [i for i, owner in enumerate(self._owner) if self._entries[owner] not in safety])
             self.index = IndexBuilder(plan, embedder, cache_path, training, self._publish)
             if build == "now":
-                self.index.build()
+                self.index.build(terminal=True)
             else:
                 try:
                     self.index.build(cached_only=True)  # a warm start: everything is on disk (a second or two)

@@ -167,3 +167,20 @@ async def test_the_terminal_prompt_shows_how_far_the_answers_are(config: Config,
     model.gate.set()
     assert retriever.index.wait(120)  # type: ignore[union-attr]
     assert terminal.prompt() == "> "
+
+
+def test_a_build_at_once_shows_its_progress_line_on_a_terminal(config: Config, content: Content, cache: Path,
+                                                              monkeypatch: pytest.MonkeyPatch) -> None:
+    """`wegwijs ask` or the tests on a fresh clone: the rewritten progress line, as before the background build."""
+    class Terminal(io.StringIO):
+        def isatty(self) -> bool:
+            return True
+
+    screen = Terminal()
+    monkeypatch.setattr(sys, "stderr", screen)
+    model = Gated(config)
+    model.gate.set()
+    Retriever(content.knowledge, model, cache, flows=flows(content), build="now")
+    shown = screen.getvalue()
+    assert shown.count("\r") > 10 and shown.endswith(" sentences)\n") and "Preparing the answers" in shown
+    assert shown.rsplit("\r", 1)[-1].startswith("Preparing the answers (first start, once): 100%")
