@@ -283,7 +283,10 @@ def _index_status(config: Config) -> str:
     """Whether the retrieval index of this content is on disk, without building it."""
     from bot.core import Content
 
-    status = Content.load(config, build="never").retriever.status()
+    try:
+        status = Content.load(config, build="never").retriever.status()
+    except Exception as error:  # noqa: BLE001 - content that passed the checks and still does not load: say so, do not crash
+        return f", index not known: the content did not load ({type(error).__name__}: {error})"
     if status["state"] == "ready":
         return ", index ready"
     sentences, missing = int(status["sentences"]), int(status["to_embed"])  # type: ignore[call-overload]

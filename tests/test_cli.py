@@ -84,6 +84,20 @@ def test_check_passes_on_the_repository_content() -> None:
     assert "question variants, fewer than" not in result.stdout
 
 
+def test_check_says_so_when_content_that_passed_the_checks_does_not_load(monkeypatch: pytest.MonkeyPatch,
+                                                                         capsys: pytest.CaptureFixture[str]) -> None:
+    """The index status loads the content once more: a failure no check foresaw is a sentence, not a traceback."""
+    from bot.cli import main
+    from bot.core import Content
+
+    def broken(config: object, build: str = "now") -> Content:
+        raise RuntimeError("a shape no check foresaw")
+
+    monkeypatch.setattr(Content, "load", broken)
+    assert main(["--config", str(ROOT / "config.yaml"), "check"]) == 0
+    assert "index not known: the content did not load (RuntimeError: a shape no check foresaw)" in capsys.readouterr().out
+
+
 def make_content(tmp_path: Path) -> Path:
     """A one-topic copy of the project's content to break on purpose."""
     (tmp_path / "knowledge" / "childcare").mkdir(parents=True)

@@ -57,7 +57,7 @@ class Server:
         watcher = self.conversation.watcher
         report["content"] = {"loaded": True, "version": watcher.version if watcher else None,
                              "last_error": watcher.last_error if watcher else None}
-        # still building (a first start) is no failure: lexical matching answers meanwhile; a build that failed is
+        # an index still building (a first start) is no failure, lexical matching answers meanwhile; one whose build failed is
         report["index"] = self.conversation.content.retriever.status()
         if report["index"]["state"] == "failed":
             problems.append("retrieval index")
