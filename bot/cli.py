@@ -287,9 +287,9 @@ def _index_status(config: Config) -> str:
         status = Content.load(config, build="never").retriever.status()
     except Exception as error:  # noqa: BLE001 - content that passed the checks and still does not load: say so, do not crash
         return f", index not known: the content did not load ({type(error).__name__}: {error})"
-    if status["state"] == "ready":
+    if status.state == "ready":
         return ", index ready"
-    sentences, missing = int(status["sentences"]), int(status["to_embed"])  # type: ignore[call-overload]
+    sentences, missing = status.sentences, status.to_embed
     done = f"{sentences - missing:,} of {sentences:,} sentences embedded" if missing else "every sentence embedded, the classifiers not trained yet"
     return (f", index not complete yet ({done}): the bot builds the rest in the background when it starts and matches "
             f"words only until then (`wegwijs ask` builds it now)")

@@ -10,7 +10,7 @@ import logging
 import secrets
 from collections.abc import AsyncIterator, Iterable
 from contextlib import AsyncExitStack, asynccontextmanager
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from typing import Any
 
 from aiohttp import web
@@ -58,8 +58,9 @@ class Server:
         report["content"] = {"loaded": True, "version": watcher.version if watcher else None,
                              "last_error": watcher.last_error if watcher else None}
         # an index still building (a first start) is no failure, lexical matching answers meanwhile; one whose build failed is
-        report["index"] = self.conversation.content.retriever.status()
-        if report["index"]["state"] == "failed":
+        index = self.conversation.content.retriever.status()
+        report["index"] = asdict(index)
+        if index.state == "failed":
             problems.append("retrieval index")
         if self.whatsapp is not None:
             report["whatsapp"] = "token not valid" if self.whatsapp.client.token_expired else "ok"

@@ -154,11 +154,10 @@ class Terminal:
         """"> ", with how far the answers are while a first start builds the retrieval index in the background
         (until then the bot matches words only)."""
         status = self.conversation.content.retriever.status()
-        if status["state"] == "embedding" and status["to_embed"]:
-            done, total = int(status["embedded"]), int(status["to_embed"])  # type: ignore[call-overload]
-            filled = 10 * done // total
-            return f"[preparing answers {'#' * filled}{'.' * (10 - filled)} {100 * done // total}%] > "
-        if status["state"] in ("waiting", "training"):
+        if status.state == "embedding" and status.to_embed:
+            filled = 10 * status.embedded // status.to_embed
+            return f"[preparing answers {'#' * filled}{'.' * (10 - filled)} {100 * status.embedded // status.to_embed}%] > "
+        if status.state in ("waiting", "training"):
             return "[preparing answers: almost ready] > "
         return "> "
 

@@ -13,7 +13,7 @@ import contextlib
 import logging
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, replace
 from pathlib import Path
 
@@ -28,6 +28,16 @@ log = logging.getLogger(__name__)
 
 BUILD_THREADS = 2  # the engine's OpenMP threads while the index is built (answering keeps one: see embedder.py)
 BUILD_BATCH = 32   # sentences per call: a question embedded for an answer waits for at most one batch
+
+
+@dataclass(frozen=True)
+class IndexStatus:
+    """How far the index is, for /healthz, `wegwijs check` and the terminal's prompt."""
+
+    state: str        # "ready", "waiting", "embedding", "training", "failed"; "lexical" without the model
+    sentences: int    # distinct sentences of the content
+    to_embed: int     # of them not embedded at this start
+    embedded: int     # of those, embedded since
 
 
 @dataclass(frozen=True)
@@ -123,6 +133,9 @@ class IndexBuilder:
             self.thread.join(timeout)
         return self.state == "ready"
 
+    def status(self) -> IndexStatus:
+        return IndexStatus(self.state, self.sentences, self.progress.total, self.progress.done)
+
     def _run(self) -> None:
         started = time.monotonic()
         log.info("building the retrieval index in the background: %d of %d sentences to embed; lexical matching answers meanwhile",
@@ -154,22 +167,18 @@ class IndexBuilder:
         return self.cache_path.with_name(name) if self.cache_path is not None else None
 
 
-class engine_threads:
+@contextlib.contextmanager
+def engine_threads(threads: int) -> Iterator[None]:
     """OpenMP threads for the embedding calls of this thread only (the answering thread keeps one: see embedder.py)."""
+    limits = None
+    try:
+        from threadpoolctl import threadpool_limits
 
-    def __init__(self, threads: int) -> None:
-        self.threads = threads
-        self._limits: object | None = None
-
-    def __enter__(self) -> None:
-        try:
-            from threadpoolctl import threadpool_limits
-
-            self._limits = threadpool_limits(limits=self.threads, user_api="openmp")
-        except Exception:  # threadpoolctl cannot see the engine's runtime: one thread, slower but correct
-            log.debug("could not set the engine's threads for the index build", exc_info=True)
-
-    def __exit__(self, *exc: object) -> None:
-        restore = getattr(self._limits, "restore_original_limits", None)
-        if restore is not None:
-            restore()
+        limits = threadpool_limits(limits=threads, user_api="openmp")
+    except Exception:  # threadpoolctl cannot see the engine's runtime: one thread, slower but correct
+        log.debug("could not set the engine's threads for the index build", exc_info=True)
+    try:
+        yield
+    finally:
+        if limits is not None:
+            limits.restore_original_limits()

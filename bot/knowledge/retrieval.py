@@ -23,7 +23,7 @@ from bot.knowledge.cache import NotCached
 from bot.knowledge.classifier import Training
 from bot.knowledge.embedder import Embedder
 from bot.knowledge.entries import KnowledgeBase
-from bot.knowledge.index import Dense, IndexBuilder, Plan
+from bot.knowledge.index import Dense, IndexBuilder, IndexStatus, Plan
 from bot.language import normalise
 
 EVIDENCE_CACHE = 4096  # questions; about 6 MB of vectors at most
@@ -152,12 +152,11 @@ class Retriever:
         """The whole index is there (or there is none to build: no embedding model)."""
         return self.index is None or self.index.state == "ready"
 
-    def status(self) -> dict[str, object]:
+    def status(self) -> IndexStatus:
         """How far the index is, for /healthz, `wegwijs check` and the terminal."""
         if self.index is None:
-            return {"state": "lexical" if self.embedder is None else "ready", "sentences": 0, "to_embed": 0, "embedded": 0}
-        progress = self.index.progress
-        return {"state": self.index.state, "sentences": self.index.sentences, "to_embed": progress.total, "embedded": progress.done}
+            return IndexStatus("lexical" if self.embedder is None else "ready", 0, 0, 0)
+        return self.index.status()
 
     def decide(self, question: str) -> Decision:
         evidence = self.evidence(question)

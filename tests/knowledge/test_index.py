@@ -80,7 +80,7 @@ def test_a_first_start_answers_from_words_while_the_index_builds_then_uses_it(co
     retriever = Retriever(content.knowledge, model, cache, flows=flows(content), build="background")
     assert retriever.index is not None and retriever.index.thread is not None    # returned before embedding anything
     status = retriever.status()
-    assert status["state"] == "embedding" and status["embedded"] == 0 and status["to_embed"] == status["sentences"] > 10_000
+    assert status.state == "embedding" and status.embedded == 0 and status.to_embed == status.sentences > 10_000
     assert not retriever.uses_embeddings and not retriever.ready
     entry = content.knowledge.entries["childcare/find-childcare"]
     assert retriever.decide(entry.answers["en"].questions[0]).entry == entry.key   # her words: answered meanwhile
@@ -88,7 +88,7 @@ def test_a_first_start_answers_from_words_while_the_index_builds_then_uses_it(co
     assert retriever.decide(question).entry != expected   # remembered without embeddings ...
     model.gate.set()
     assert retriever.index.wait(120)
-    assert retriever.ready and retriever.uses_embeddings and retriever.status()["embedded"] == retriever.status()["to_embed"]
+    assert retriever.ready and retriever.uses_embeddings and retriever.status().embedded == retriever.status().to_embed
     assert retriever.decide(question).entry == expected   # ... and forgotten when the index arrived
     assert retriever.evidence("my husband beat me yesterday and i am scared").emergency >= 0.8  # the alarm is there too
     assert set(EmbeddingCache(cache, model).missing(retriever.index.plan.strings)) == set()       # saved for next time
@@ -114,7 +114,7 @@ def test_the_retrieval_stage_is_used_before_the_alarm_is_built(config: Config, c
     model.gate.clear()
     retriever = Retriever(content.knowledge, model, cache, flows=flows(content), build="background")
     assert retriever.uses_embeddings and not retriever.ready     # answers with embeddings at once ...
-    assert retriever.status()["to_embed"] == len(set(retrieval.alarm_strings) - set(retrieval.variants + retrieval.offtopic))
+    assert retriever.status().to_embed == len(set(retrieval.alarm_strings) - set(retrieval.variants + retrieval.offtopic))
     assert retriever.evidence("i want to die").emergency == 0.0   # ... the alarm not yet (the patterns still catch this one)
     model.gate.set()
     assert retriever.index.wait(300)  # type: ignore[union-attr]
@@ -127,7 +127,7 @@ def test_a_build_that_fails_keeps_answering_from_words_and_says_so(config: Confi
     model.gate.set()
     retriever = Retriever(content.knowledge, model, cache, flows=flows(content), build="background")
     assert retriever.index is not None and not retriever.index.wait(60)
-    assert retriever.status()["state"] == "failed" and not retriever.uses_embeddings
+    assert retriever.status().state == "failed" and not retriever.uses_embeddings
     assert "the retrieval index could not be built" in caplog.text
     entry = content.knowledge.entries["childcare/find-childcare"]
     assert retriever.decide(entry.answers["en"].questions[0]).entry == entry.key
@@ -137,7 +137,7 @@ def test_never_reports_how_much_is_missing_without_building(config: Config, cont
     model = Gated(config)
     retriever = Retriever(content.knowledge, model, cache, flows=flows(content), build="never")
     assert model.calls == 0 and retriever.index is not None and retriever.index.thread is None
-    assert retriever.status()["state"] == "waiting" and retriever.status()["to_embed"] == retriever.status()["sentences"]
+    assert retriever.status().state == "waiting" and retriever.status().to_embed == retriever.status().sentences
 
 
 def test_wegwijs_answers_on_a_fresh_clone_before_the_index_is_built(tmp_path: Path) -> None:
