@@ -1,4 +1,4 @@
-"""The `wegwijs` command: chat, telegram, db, check, stats, report, export, ask, i18n."""
+"""The `wegwijs` command: chat, telegram, serve, rasa-actions, db, check, stats, report, export, ask, i18n."""
 
 from __future__ import annotations
 
@@ -60,6 +60,13 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument("--listen", default="127.0.0.1", help="address to listen on (default 127.0.0.1, behind a reverse proxy)")
     serve.add_argument("--port", type=int, default=8080, help="port to listen on (default 8080)")
     serve.add_argument("--public-url", metavar="URL", help="the public https address of this server: Telegram's webhook is set to URL/telegram")
+
+    rasa = commands.add_parser("rasa-actions", parents=common, help="Wegwijs' answers, sign-up form and desk as a Rasa action server")
+    _db_option(rasa)
+    rasa.add_argument("--listen", default="127.0.0.1", help="address to listen on (default 127.0.0.1; 0.0.0.0 when Rasa runs on another host)")
+    rasa.add_argument("--port", type=int, default=5055, help="port to listen on (default 5055, Rasa's action server port)")
+    rasa.add_argument("--no-desk", action="store_true",
+                      help="do not run the Telegram desk here, even with TELEGRAM_TOKEN (`wegwijs serve` runs it on the same database)")
 
     db = commands.add_parser("db", parents=common, help="database maintenance")
     db_commands = db.add_subparsers(dest="db_command", required=True, metavar="ACTION")
@@ -165,6 +172,8 @@ async def _run(args: argparse.Namespace, config: Config) -> int:
         return await _telegram(args, config)
     if args.command == "serve":
         return await _serve(args, config)
+    if args.command == "rasa-actions":
+        return await _rasa_actions(args, config)
     if args.command == "i18n":
         return _i18n(args, config)
     if args.command == "stats":
@@ -204,6 +213,25 @@ async def _serve(args: argparse.Namespace, config: Config) -> int:
     _check_port_free(args.listen, args.port)
     async with open_conversation(config, args.db) as conversation:
         await server.serve(conversation, config, listen=args.listen, port=args.port, public_url=args.public_url)
+    return 0
+
+
+async def _rasa_actions(args: argparse.Namespace, config: Config) -> int:
+    try:
+        import rasa_sdk  # noqa: F401
+    except ImportError:
+        raise ConfigError("rasa-actions", "needs rasa-sdk: pip install 'wegwijs[rasa]'") from None
+    from bot.app import open_conversation
+    from bot.channels import rasa
+
+    if config.env.telegram_token and not args.no_desk and not TOKEN_FORMAT.fullmatch(config.env.telegram_token):
+        raise ConfigError("TELEGRAM_TOKEN", "is not a bot token, which looks like 123456789:AAE... (digits, a colon, then letters, "
+                                            "digits, - and _): copy it again from @BotFather, without quotes or spaces")
+    if config.env.rasa_url and not config.env.rasa_url.startswith(("http://", "https://")):
+        raise ConfigError("RASA_URL", f"'{config.env.rasa_url}' must be the address of Rasa's HTTP API, e.g. http://127.0.0.1:5005")
+    _check_port_free(args.listen, args.port)
+    async with open_conversation(config, args.db) as conversation:
+        await rasa.serve(conversation, config, listen=args.listen, port=args.port, desk=not args.no_desk)
     return 0
 
 

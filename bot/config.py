@@ -172,6 +172,8 @@ class Environment:
     whatsapp_verify_token: str | None = None
     whatsapp_phone_number_id: str | None = None
     whatsapp_api_url: str = WHATSAPP_API_URL
+    rasa_url: str | None = None    # Rasa's HTTP API (`rasa run --enable-api`), e.g. http://127.0.0.1:5005
+    rasa_token: str | None = None  # its --auth-token
 
     @classmethod
     def from_mapping(cls, env: Mapping[str, str]) -> Environment:
@@ -185,6 +187,8 @@ class Environment:
             whatsapp_verify_token=env.get("WHATSAPP_VERIFY_TOKEN") or None,
             whatsapp_phone_number_id=env.get("WHATSAPP_PHONE_NUMBER_ID") or None,
             whatsapp_api_url=(env.get("WHATSAPP_API_URL") or WHATSAPP_API_URL).rstrip("/"),
+            rasa_url=(env.get("RASA_URL") or "").rstrip("/") or None,
+            rasa_token=env.get("RASA_TOKEN") or None,
         )
 
     def whatsapp_missing(self) -> list[str]:

@@ -12,11 +12,11 @@ from bot.config import Config
 from bot.core.content import Content
 from bot.core.reloader import ContentWatcher
 from bot.core.router import STAGES, offer_language
-from bot.core.turn import Turn
+from bot.core.turn import Assist, Standing, Turn, standing, standing_of
 from bot.knowledge import evidence_in_thread
 from bot.language import outgoing
-from bot.messages import Incoming, Kind, Outgoing
-from bot.storage import Store, UserSession
+from bot.messages import Button, Incoming, Kind, Outgoing
+from bot.storage import OutboxItem, Store, UserSession
 
 log = logging.getLogger(__name__)
 
@@ -44,10 +44,11 @@ class Conversation:
         if wake:
             self.waking.add(channel)
 
-    async def handle(self, incoming: Incoming) -> list[Outgoing]:
-        """Handle one inbound message once, in order for her, and return the replies to send."""
+    async def handle(self, incoming: Incoming, assist: Assist | None = None) -> list[Outgoing]:
+        """Handle one inbound message once, in order for her, and return the replies to send. ``assist``:
+        for an assistant that runs the conversation itself (bot/core/assistant.py); it gets her standing."""
         started = time.perf_counter()
-        replies = await self._handle(incoming)
+        replies = await self._handle(incoming, assist)
         for observe in self.observers:  # e.g. the metrics of `wegwijs serve`; never in the way of her answer
             try:
                 observe(incoming, replies, time.perf_counter() - started)
@@ -55,7 +56,7 @@ class Conversation:
                 log.exception("an observer of the conversation failed")
         return replies
 
-    async def _handle(self, incoming: Incoming) -> list[Outgoing]:
+    async def _handle(self, incoming: Incoming, assist: Assist | None = None) -> list[Outgoing]:
         if self.watcher is not None:
             self.content = await self.watcher.poll(self.content)
         try:
@@ -65,7 +66,7 @@ class Conversation:
                 if not await session.mark_processed(incoming.channel, incoming.message_id):
                     log.info("duplicate message skipped channel=%s id=%s", incoming.channel, incoming.message_id)
                     return []
-                return await self._route(incoming, session, content, evidence)
+                return await self._route(incoming, session, content, evidence, assist)
         except Exception:
             log.exception("could not handle message channel=%s id=%s", incoming.channel, incoming.message_id)
             return await self._apologise(incoming)
@@ -80,9 +81,10 @@ class Conversation:
             return NOT_COMPUTED
         return await evidence_in_thread(content.retriever, text)
 
-    async def _route(self, incoming: Incoming, session: UserSession, content: Content, evidence: object = NOT_COMPUTED) -> list[Outgoing]:
+    async def _route(self, incoming: Incoming, session: UserSession, content: Content, evidence: object = NOT_COMPUTED,
+                     assist: Assist | None = None) -> list[Outgoing]:
         text, too_long = clean_text(incoming.text, self.config.settings.limits.max_message_chars)
-        turn = Turn(incoming, session, content, self.config.settings, text=text)
+        turn = Turn(incoming, session, content, self.config.settings, text=text, assist=assist)
         if evidence is not NOT_COMPUTED:
             turn.__dict__["evidence"] = evidence  # Turn.evidence is a cached_property: already known
         session.log("in", incoming.kind.value, logged(incoming, text))
@@ -92,11 +94,13 @@ class Conversation:
             session.remember_chat_message(incoming.chat_message)
         if too_long:
             turn.say("message-too-long", limit=self.config.settings.limits.max_message_chars)
-        for stage in STAGES:
+        for stage in assist.stages if assist is not None else STAGES:
             if await stage(turn):
                 break
         offer_language(turn)
         replies = turn.finish()
+        if assist is not None:
+            assist.standing = standing(turn)
         for reply in replies:
             session.log("out", "text", reply.text, reply.key)
         log.info("handled channel=%s id=%s replies=%s", incoming.channel, incoming.message_id, [reply.key for reply in replies])
@@ -112,6 +116,14 @@ class Conversation:
                 body["forgotten"] = True
             session.relay(None, incoming.channel, reply.recipient, body)
         return [dataclasses.replace(reply, queued=True) for reply in replies]
+
+    async def waiting(self, channel: str, user: str) -> tuple[list[Outgoing], Standing]:
+        """What the outbox holds for her (a counsellor's messages), handed over to be sent in the channel's
+        reply rather than by its outbox, and where she stands now (e.g. her case closed)."""
+        async with self.store.user_session(channel, user) as session:
+            items = await session.take_waiting()
+            language = session.user.language or self.config.settings.default_language
+            return [waiting_reply(item) for item in items], standing_of(language, session.state)
 
     def group_notice(self) -> str:
         """What the bot says once in a group it was added to, before it leaves (default language)."""
@@ -153,6 +165,13 @@ def outbox_body(reply: Outgoing) -> dict[str, object]:
     if reply.action:
         body["action"] = reply.action
     return body
+
+
+def waiting_reply(item: OutboxItem) -> Outgoing:
+    """An outbox item for her as the reply it stands for (a photo a channel cannot pass on: its caption)."""
+    body = item.body
+    buttons = tuple(Button(str(label), str(payload)) for label, payload in body.get("buttons", []))
+    return Outgoing(item.recipient, str(body.get("text", "")), buttons, body.get("key"), bool(body.get("rtl")))
 
 
 def logged(incoming: Incoming, text: str) -> str:

@@ -11,13 +11,15 @@ from bot.core import handoff as desk
 from bot.core.turn import Turn
 from bot.flows import Flow, Step, ascii_digits, typed_choice, validate
 from bot.knowledge import decide, geo_area
-from bot.messages import Button, Kind
+from bot.core.content import Content
+from bot.messages import Button, Incoming, Kind, Outgoing
 
 log = logging.getLogger(__name__)
 
 FLOW = "flow"
 MAX_REASKS = 2
 ANSWER = "answer:"
+START_FORM = "start-form"  # an action for the channel: its assistant starts its own form of this flow
 ECHO = 0.75  # lexical overlap with one of an entry's questions from which her words are that question, not an answer
 
 
@@ -27,6 +29,9 @@ def active(turn: Turn) -> dict[str, Any] | None:
 
 
 async def start(turn: Turn, flow: Flow) -> None:
+    if turn.assist is not None and flow.id in turn.assist.forms:  # the assistant asks its own form's questions
+        turn.replies.append(Outgoing(turn.incoming.user, "", key=START_FORM, action=f"{START_FORM}:{flow.id}"))
+        return
     turn.state[FLOW] = {"id": flow.id, "step": flow.steps[0].id, "answers": {}, "reasks": 0}
     await enter(turn, flow, flow.steps[0])
 
@@ -173,37 +178,50 @@ def ask(turn: Turn, step: Step) -> None:
 
 
 def buttons(turn: Turn, step: Step) -> list[Button]:
-    if step.type == "yesno":
-        found = [turn.button("button-yes", f"{ANSWER}yes"), turn.button("button-no", f"{ANSWER}no")]
-    else:
-        found = [Button(turn.content.catalogs.translate(turn.language, label).text, f"{ANSWER}{value}") for label, value in step.choices]
-    if step.optional:
-        found.append(turn.button("button-skip", ANSWER))
+    found, fallback = choice_buttons(step, turn.content, turn.language)
+    turn.fallback_used |= fallback
     return found
 
 
+def choice_buttons(step: Step, content: Content, language: str) -> tuple[list[Button], bool]:
+    """A step's buttons in ``language`` (yes/no, its choices, skip) and whether a label came from a fallback language."""
+    catalogs = content.catalogs
+    if step.type == "yesno":
+        found = [(catalogs.get(language, "button-yes"), f"{ANSWER}yes"), (catalogs.get(language, "button-no"), f"{ANSWER}no")]
+    else:
+        found = [(catalogs.translate(language, label), f"{ANSWER}{value}") for label, value in step.choices]
+    if step.optional:
+        found.append((catalogs.get(language, "button-skip"), ANSWER))
+    return [Button(label.text, payload) for label, payload in found], any(label.fallback for label, _ in found)
+
+
 def answer_value(turn: Turn, step: Step) -> str | None:
-    payload = turn.incoming.payload
-    choices = {button.payload[len(ANSWER):]: button.label for button in buttons(turn, step)}
+    return step_value(step, turn.incoming, turn.text, turn.content, turn.language)
+
+
+def step_value(step: Step, incoming: Incoming, text: str, content: Content, language: str) -> str | None:
+    """Her answer to ``step`` (a button of it, its label or number typed, or text its validator takes), or None."""
+    payload = incoming.payload
+    choices = {button.payload[len(ANSWER):]: button.label for button in choice_buttons(step, content, language)[0]}
     if payload is not None:
         value = payload[len(ANSWER):] if payload.startswith(ANSWER) else None
         return value if value in choices else None
-    if step.type == "phone" and turn.incoming.kind is Kind.CONTACT:  # she shared her number with a button
-        return validate("phone", turn.incoming.text)
+    if step.type == "phone" and incoming.kind is Kind.CONTACT:  # she shared her number with a button
+        return validate("phone", incoming.text)
     if step.type == "area":
-        if turn.incoming.kind is Kind.LOCATION and turn.incoming.location:
-            return geo_area(turn.incoming.location)
-        return turn.content.places.parse_area(turn.text) if turn.incoming.kind is Kind.TEXT and turn.text else None
-    if turn.incoming.kind is not Kind.TEXT or not turn.text:
+        if incoming.kind is Kind.LOCATION and incoming.location:
+            return geo_area(incoming.location)
+        return content.places.parse_area(text) if incoming.kind is Kind.TEXT and text else None
+    if incoming.kind is not Kind.TEXT or not text:
         return None
     if step.type in ("choice", "yesno"):
-        typed = ascii_digits(turn.text.strip()).casefold()
+        typed = ascii_digits(text.strip()).casefold()
         for number, value in enumerate(choices, 1):
             if typed in (value.casefold(), str(number)):
                 return value
-        found = typed_choice(turn.text, list(choices.values()))
+        found = typed_choice(text, list(choices.values()))
         return list(choices)[found] if found is not None else None
-    return validate(step.type, turn.text)
+    return validate(step.type, text)
 
 
 def faq_question(turn: Turn) -> bool:

@@ -195,6 +195,8 @@ async def card(turn: Turn, case: CaseRow, flow_title: str | None, answers: dict[
         parts.append(desk_text(turn, "desk-card-flow-answers") + "\n" + "\n".join(f"• {name}: {value}" for name, value in answers.items()))
     hers = [m["text"] for m in recent if m["direction"] == "in" and m["kind"] == "text" and m["text"] and not m["text"].startswith("/")
             and not (m["key"] or "").startswith("answer:")][-CARD_MESSAGES:]  # her flow answers: above, only with her consent
+    if turn.assist is not None and turn.assist.history is not None:  # an assistant's conversation: its record of her messages
+        hers = list(turn.assist.history)[-CARD_MESSAGES:]
     if hers:
         parts.append(desk_text(turn, "desk-card-last") + "\n" + "\n".join(f"› {for_desk(turn, text)}" for text in hers))
     speakers = [c for c in desk.counsellors if case.language in c.languages]

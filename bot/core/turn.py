@@ -2,17 +2,41 @@
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from functools import cached_property
+from typing import Any
 
 from bot.config import Settings
 from bot.core.content import Content
+from bot.desk import CASE
 from bot.knowledge import Detection, Evidence, detect
 from bot.language import outgoing
 from bot.messages import Button, Incoming, Kind, Outgoing
 from bot.storage import UserSession
 
 NOT_TRANSLATED = "note-not-translated"
+
+
+@dataclass
+class Standing:
+    """Where she stands after a message: for an assistant that keeps its own state of her (Rasa slots)."""
+
+    language: str
+    flow: str | None  # the flow of Wegwijs she is in (not paused), or None
+    case: str | None  # the status of her open case (waiting, active), or None
+
+
+@dataclass
+class Assist:
+    """A message handled for an assistant that runs the conversation itself (a Rasa assistant): its
+    stages (bot/core/assistant.py), what it knows of her, and, afterwards, where she stands."""
+
+    stages: tuple[Callable[[Turn], Awaitable[bool]], ...]
+    language: str | None = None          # the assistant's language for her (its `language` slot), when set
+    forms: frozenset[str] = frozenset()  # flows the assistant runs as its own form: started there, not here
+    history: tuple[str, ...] | None = None  # her messages as the assistant recorded them (for a case card)
+    standing: Standing | None = None
 
 
 @dataclass
@@ -24,6 +48,7 @@ class Turn:
     text: str = ""
     replies: list[Outgoing] = field(default_factory=list)
     fallback_used: bool = False
+    assist: Assist | None = None
 
     @property
     def state(self) -> dict:
@@ -111,3 +136,13 @@ class Turn:
             self.send(self.content.catalogs.get(self.language, NOT_TRANSLATED).text, key=NOT_TRANSLATED)
         return self.replies
 
+
+
+def standing(turn: Turn) -> Standing:
+    return standing_of(turn.language, turn.state)
+
+
+def standing_of(language: str, state: dict[str, Any]) -> Standing:
+    flow = state.get("flow")  # flowrun.FLOW
+    case = state.get(CASE)
+    return Standing(language, flow["id"] if flow and not flow.get("paused") else None, case.get("status") if case else None)

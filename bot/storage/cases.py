@@ -237,5 +237,19 @@ async def wake(connection: AsyncConnection, channel: str, recipient: str) -> int
     return int(result.rowcount or 0)
 
 
+async def take(connection: AsyncConnection, channel: str, recipient: str) -> list[OutboxItem]:
+    """Her unsent items, in order, deleted as they are handed over (the channel delivers them in its reply)."""
+    taken = await connection.execute(
+        delete(Outbox).where(Outbox.channel == channel, Outbox.recipient == recipient, Outbox.sent_at.is_(None))
+        .returning(Outbox.id, Outbox.case_id, Outbox.body, Outbox.attempts))
+    rows = sorted(taken.mappings(), key=lambda row: row["id"])
+    return [OutboxItem(row["id"], row["case_id"], channel, recipient, json.loads(row["body"]), row["attempts"]) for row in rows]
+
+
+async def unsent(connection: AsyncConnection, item_id: int) -> bool:
+    found = await connection.execute(select(Outbox.id).where(Outbox.id == item_id, Outbox.sent_at.is_(None)))
+    return found.first() is not None
+
+
 def _aware(value: datetime) -> datetime:
     return value if value.tzinfo is not None else value.replace(tzinfo=UTC)

@@ -199,6 +199,11 @@ class Store:
     async def outbox_defer(self, item: OutboxItem, until: datetime) -> None:
         await self._apply(cases.defer, item.id, until)
 
+    async def outbox_unsent(self, item: OutboxItem) -> bool:
+        """Whether ``item`` still waits (not taken by her channel meanwhile)."""
+        async with self.engine.connect() as connection:
+            return await cases.unsent(connection, item.id)
+
     async def last_message_from(self, channel: str, channel_ref: str) -> datetime | None:
         """When she last wrote (the newest message of hers in the log), or None."""
         async with self.engine.connect() as connection:

@@ -124,6 +124,11 @@ class UserSession:
         """Store a message for the outbox; it is committed with everything else, then sent."""
         self._relays.append(cases.outbox_row(case_id, channel, recipient, body))
 
+    async def take_waiting(self) -> list[cases.OutboxItem]:
+        """Everything the outbox holds for her, handed over once: for a channel that delivers it in its
+        reply to her assistant (Rasa) rather than from the outbox."""
+        return await cases.take(self._connection, self.user.channel, self.user.channel_ref)
+
     def remember_chat_message(self, message_id: str) -> None:
         """The id (never the text) of her message in her chat, for /clear; stored with the rest."""
         self._chat_messages.append(message_id)
