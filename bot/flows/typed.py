@@ -32,15 +32,32 @@ def typed_choice(text: str, labels: Sequence[str]) -> int | None:
 
 
 def _within(typed: list[str], label: list[str]) -> bool:
-    """Her words, in order, each the start of one of the label's words (whole words when short)."""
+    """Her words, in order, each the start of one of the label's words (whole words when short), an Arabic
+    word also with its article and a prefix of its own ("بالهاتف", by phone, for "عبر الهاتف")."""
     position = 0
     for word in typed:
-        while position < len(label) and not (label[position] == word or (len(word) >= 3 and label[position].startswith(word))):
+        while position < len(label) and not (label[position] == word or (len(word) >= 3 and label[position].startswith(word))
+                                             or _bare(label[position]) == _bare(word)):
             position += 1
         if position == len(label):
             return False
         position += 1
     return True
+
+
+ARABIC_PREFIXES = ("و", "ف", "ب", "ك", "ل")  # and, so, by/with, like, for: written together with the next word
+
+
+def _bare(word: str) -> str:
+    """An Arabic word without one prefix and the article: "بالهاتف", "الهاتف" and "هاتف" alike; other words as they are."""
+    bare = word
+    if len(bare) > 4 and bare[0] in ARABIC_PREFIXES and bare[1:3] == "ال":
+        bare = bare[1:]
+    if bare.startswith("لل") and len(bare) > 4:  # li + al: "للأطفال"
+        bare = bare[2:]
+    elif bare.startswith("ال") and len(bare) > 4:
+        bare = bare[2:]
+    return bare if len(bare) >= 3 else word
 
 
 def _typos(typed: str) -> int:

@@ -60,6 +60,9 @@ def test_other_answers_as_women_type_them(kind: str, text: str, expected: str | 
     ("قليلا", ["جيدًا", "قليلًا", "ليس حقًا"], 1), ("немного", ["Хорошо", "Немного", "Не очень"], 1),
     ("maybe", ["Yes", "No"], None), ("ja", ["Yes", "No"], None), ("well", ["Quite well", "Well"], 1),
     ("a", ["A little", "A lot"], None), ("dutch", ["🗣️ Learning Dutch", "🗣️ Practise Dutch"], None),
+    # Arabic writes "by", "and", "for" and the article together with the word: "بالهاتف" (by the phone) for "عبر الهاتف"
+    ("بالهاتف", ["في هذه المحادثة", "عبر الهاتف"], 1), ("الهاتف", ["في هذه المحادثة", "عبر الهاتف"], 1),
+    ("بالمحادثة", ["في هذه المحادثة", "عبر الهاتف"], 0), ("للأطفال", ["رعاية الأطفال", "العمل"], 0),
 ])
 def test_typed_labels_match_without_emoji_case_accents_or_with_a_small_typo(text: str, labels: list[str], expected: int | None) -> None:
     assert typed_choice(text, labels) == expected

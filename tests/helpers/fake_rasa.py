@@ -18,6 +18,7 @@ class FakeRasa:
         self.uttered: dict[str, list[dict[str, Any]]] = {}  # sender -> the responses of the actions run
         self.slots: dict[str, dict[str, Any]] = {}  # sender -> slots as the actions set them
         self.status = 200                          # answer execute with this (e.g. 503: Rasa is down)
+        self.input_channel = "telegram"            # her channel on the Rasa side ("rest" cannot write to her first)
         self._runner: web.AppRunner | None = None
         self.url = ""
 
@@ -43,15 +44,18 @@ class FakeRasa:
             return web.json_response({"status": "failure", "reason": "NotAuthenticated"}, status=401)
         if self.status != 200:
             return web.json_response({"status": "failure"}, status=self.status)
-        events = [{"event": "user", "text": "earlier", "message_id": "earlier"}, {"event": "action", "name": "action_listen"}]
+        events = [{"event": "user", "text": "earlier", "message_id": "earlier", "input_channel": self.input_channel},
+                  {"event": "action", "name": "action_listen"}]
         call = {"next_action": body["name"], "sender_id": sender, "version": "3.21.0",
                 "tracker": {"sender_id": sender, "slots": dict(self.slots.get(sender, {})), "latest_message": {"text": "earlier"},
-                            "events": events},
+                            "events": events, "latest_input_channel": self.input_channel},
                 "domain": {"slots": {"language": {}, "wegwijs_handoff": {}, "wegwijs_flow": {}}}}
         async with aiohttp.ClientSession() as http, http.post(self.action_server, json=call) as response:
             result = await response.json()
+        if self.input_channel == "rest":  # a collecting channel: Rasa hands the messages back instead of sending them
+            return web.json_response({"tracker": {"sender_id": sender, "latest_input_channel": "rest"}, "messages": result.get("responses", [])})
         self.uttered.setdefault(sender, []).extend(result.get("responses", []))
         for event in result.get("events", []):
             if event.get("event") == "slot":
                 self.slots.setdefault(sender, {})[event["name"]] = event["value"]
-        return web.json_response({"tracker": {"sender_id": sender}, "messages": result.get("responses", [])})
+        return web.json_response({"tracker": {"sender_id": sender, "latest_input_channel": self.input_channel}, "messages": []})

@@ -12,16 +12,14 @@ from rasa_sdk.types import DomainDict
 
 from bot.channels.rasa.tracker import (CHANNEL, LANGUAGE_SLOT, her_history, incoming, language_slot, message_id,
                                        rasa_message, typed_payload, wegwijs_payload)
-from bot.core import Conversation, assistant
-from bot.core.flowrun import START_FORM
-from bot.core.menus import HUMAN
-from bot.core.turn import Standing
+from bot.core import HUMAN, START_FORM, Conversation, Standing, assistant
 from bot.flows import Flow
 from bot.messages import Incoming, Kind, Outgoing
 
 ANSWER, HANDOFF, RELAY, SIGNUP = "action_wegwijs_answer", "action_wegwijs_handoff", "action_wegwijs_relay", "action_wegwijs_signup"
 ENTRY_SLOT, TOPIC_SLOT, FLOW_SLOT, HANDOFF_SLOT = "wegwijs_entry", "wegwijs_topic", "wegwijs_flow", "wegwijs_handoff"
 SIGNUP_FLOW = "job-shadowing"
+COLLECTING = frozenset({"rest"})  # Rasa channels that answer her requests but cannot write to her first
 SLOT_PREFIX = "wegwijs_"  # the form's slots: wegwijs_<what the flow saves>, e.g. wegwijs_first_name
 
 
@@ -131,6 +129,8 @@ class RelayAction(WegwijsAction):
         replies: list[Outgoing] = []
         if new_message(tracker):
             replies, _ = await self.host.handle(tracker, domain, incoming(tracker, ":relay"))
+        elif tracker.get_latest_input_channel() in COLLECTING:  # Rasa would hand the messages back, not to her
+            return []
         waiting, standing = await self.host.conversation.waiting(CHANNEL, tracker.sender_id)
         events = self.host.say(dispatcher, waiting + replies, tracker.sender_id)
         return events + self.host.slots(tracker, domain, standing)
@@ -240,7 +240,7 @@ def new_message(tracker: Tracker) -> bool:
     return bool((tracker.latest_message or {}).get("text"))
 
 
-def actions(host: Host) -> list[Action]:
+def wegwijs_actions(host: Host) -> list[Action]:
     """Every action of the server: the four of the conversation, and the sign-up form's."""
     found: list[Action] = [AnswerAction(host), HandoffAction(host), RelayAction(host)]
     flow = host.content.flows.get(SIGNUP_FLOW)

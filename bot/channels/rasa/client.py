@@ -4,15 +4,18 @@
 from __future__ import annotations
 
 import logging
+from datetime import UTC, datetime, timedelta
 from urllib.parse import quote
 
 import aiohttp
 
-from bot.channels.rasa.actions import RELAY
+from bot.channels.rasa.actions import COLLECTING, RELAY
+from bot.desk import Deferred
 from bot.storage import OutboxItem, Store
 
 log = logging.getLogger(__name__)
 
+WAIT_FOR_HER = timedelta(days=1)  # then Rasa is asked again (her relay action takes it as soon as she writes)
 TIMEOUT = aiohttp.ClientTimeout(total=30, connect=5)  # Rasa runs the action (a call back to us) before it answers
 
 
@@ -45,7 +48,9 @@ class RasaClient:
             async with self.session.post(f"{self.url}/conversations/{quote(item.recipient, safe='')}/execute",
                                          params=params, json={"name": RELAY}) as response:
                 status = response.status
-                await response.read()
+                answer = await response.json(content_type=None) if status < 300 else None
+        except ValueError:
+            answer = None
         except (aiohttp.ClientError, TimeoutError) as error:
             log.warning("Rasa's HTTP API could not be reached (%s); outbox item %s waits", type(error).__name__, item.id)
             return False
@@ -56,6 +61,14 @@ class RasaClient:
             log.warning("Rasa's HTTP API answered HTTP %d to execute %s; outbox item %s waits", status, RELAY, item.id)
             return False
         if await self.store.outbox_unsent(item):
+            if latest_channel(answer) in COLLECTING:
+                log.info("outbox item %s waits for her next message: her Rasa channel cannot write to her first", item.id)
+                raise Deferred(datetime.now(UTC) + WAIT_FOR_HER)
             log.warning("Rasa ran no %s for outbox item %s: is the action in the assistant's domain?", RELAY, item.id)
             return False
         return True
+
+
+def latest_channel(answer: object) -> str | None:
+    tracker = answer.get("tracker") if isinstance(answer, dict) else None
+    return tracker.get("latest_input_channel") if isinstance(tracker, dict) else None

@@ -18,7 +18,7 @@ from sanic import Request, Sanic, response
 from sanic.exceptions import BadRequest
 from sanic.response import HTTPResponse
 
-from bot.channels.rasa.actions import Host, actions
+from bot.channels.rasa.actions import Host, wegwijs_actions
 from bot.channels.rasa.client import RasaClient
 from bot.channels.rasa.tracker import CHANNEL
 from bot.config import Config
@@ -96,7 +96,7 @@ class Running:
 async def running(conversation: Conversation, config: Config, *, listen: str = "127.0.0.1", port: int = 5055) -> AsyncIterator[Running]:
     """The action server on ``listen:port`` (0: any free port), and the outbox to Rasa when RASA_URL is set."""
     executor = Executor()
-    for action in actions(Host(conversation)):
+    for action in wegwijs_actions(Host(conversation)):
         executor.register_action(action)
     app = create_app(executor, cors_origins=[])  # called by Rasa, never by a browser
     app.config.TOUCHUP = False  # several servers in one process (tests): Sanic's rewriting of its methods runs once

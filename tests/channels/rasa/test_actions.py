@@ -320,6 +320,22 @@ async def test_counsellor_message_waits_while_rasa_is_down_then_arrives(server: 
     assert any("Amal" in text for text in texts(body))
 
 
+async def test_on_rests_channel_the_counsellor_message_waits_for_her_next_message(server: Server) -> None:
+    """Rasa's REST channel cannot write to her first (execute would hand the messages back): nothing is taken then."""
+    await server.run("action_wegwijs_handoff", "i need a counsellor", sender="lina")
+    [case] = await server.store.list_cases(("open", "waiting"))
+    server.rasa.input_channel = "rest"
+    await Desk(server.conversation).handle(DeskMessage("Amal", "d1", case.id, Kind.BUTTON, payload=f"take:{case.id}"))
+    for _ in range(100):
+        if server.rasa.executed:
+            break
+        await asyncio.sleep(0.05)
+    await asyncio.sleep(0.2)
+    assert len(server.rasa.executed) == 1  # deferred, not retried in a loop
+    body = await server.run("action_wegwijs_relay", "are you there?", sender="lina", slots={"wegwijs_handoff": True})
+    assert any("Amal" in text for text in texts(body)), body
+
+
 # Bad requests -------------------------------------------------------------------------------------
 
 @pytest.mark.parametrize("body, status", [
