@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
+import signal
 import socket
 import sqlite3
 import subprocess
 import sys
+import time
+import urllib.request
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
@@ -198,3 +202,43 @@ def test_telegram_token_refused_by_telegram_is_one_sentence(tmp_path: Path) -> N
     line = sentence(result, lines=2)  # after the warning that desk.chat_id is not set
     assert line.startswith("wegwijs: Telegram refused TELEGRAM_TOKEN (revoked, or from another bot)")
     assert TOKEN.split(":")[1] not in result.stderr and "Unclosed" not in result.stderr
+
+
+def test_rasa_actions_port_in_use_names_the_port() -> None:
+    with socket.create_server(("127.0.0.1", 0)) as busy:
+        port = busy.getsockname()[1]
+        line = sentence(wegwijs("rasa-actions", "--port", str(port)))
+    assert line == (f"wegwijs: Config '--port' {port} on 127.0.0.1 is already in use by another program: "
+                    "stop that program or pass another --port")
+
+
+def test_rasa_actions_refuses_a_rasa_url_that_is_no_address() -> None:
+    line = sentence(wegwijs("rasa-actions", env={"RASA_URL": "localhost:5005"}))
+    assert line.startswith("wegwijs: Config 'RASA_URL' 'localhost:5005' must be the address of Rasa's HTTP API")
+
+
+def test_rasa_actions_serves_until_sigterm(tmp_path: Path) -> None:
+    """The real command: rasa-sdk's /health and /actions answer, and a SIGTERM ends it cleanly (exit 0)."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    clean = {k: v for k, v in os.environ.items() if k not in ("DATABASE_URL", "WEGWIJS_CONFIG") and not k.startswith(("TELEGRAM", "RASA"))}
+    process = subprocess.Popen([sys.executable, "-m", "bot", "rasa-actions", "--port", str(port), "--db", str(tmp_path / "r.db")],
+                               cwd=ROOT, env=clean, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        deadline = time.monotonic() + 120
+        while True:
+            try:
+                with urllib.request.urlopen(f"http://127.0.0.1:{port}/health", timeout=2) as response:
+                    assert json.loads(response.read()) == {"status": "ok"}
+                    break
+            except OSError:
+                assert process.poll() is None and time.monotonic() < deadline, process.stderr.read() if process.stderr else ""
+                time.sleep(0.2)
+        with urllib.request.urlopen(f"http://127.0.0.1:{port}/actions", timeout=5) as response:
+            assert {"name": "action_wegwijs_answer"} in json.loads(response.read())
+    finally:
+        process.send_signal(signal.SIGTERM)
+        _, errors = process.communicate(timeout=60)
+    assert process.returncode == 0, errors
+    assert "Traceback" not in errors

@@ -8,10 +8,10 @@ from typing import Any
 
 from bot.core import answer, menus, nearby
 from bot.core import handoff as desk
+from bot.core.content import Content
 from bot.core.turn import Turn
 from bot.flows import Flow, Step, ascii_digits, typed_choice, validate
 from bot.knowledge import decide, geo_area
-from bot.core.content import Content
 from bot.messages import Button, Incoming, Kind, Outgoing
 
 log = logging.getLogger(__name__)

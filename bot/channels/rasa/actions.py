@@ -10,8 +10,17 @@ from rasa_sdk.events import EventType, FollowupAction, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
 
-from bot.channels.rasa.tracker import (CHANNEL, LANGUAGE_SLOT, her_history, incoming, language_slot, message_id,
-                                       rasa_message, typed_payload, wegwijs_payload)
+from bot.channels.rasa.tracker import (
+    CHANNEL,
+    LANGUAGE_SLOT,
+    her_history,
+    incoming,
+    language_slot,
+    message_id,
+    rasa_message,
+    typed_payload,
+    wegwijs_payload,
+)
 from bot.core import HUMAN, START_FORM, Conversation, Standing, assistant
 from bot.flows import Flow
 from bot.messages import Incoming, Kind, Outgoing

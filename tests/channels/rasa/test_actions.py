@@ -5,114 +5,17 @@ API on 127.0.0.1 for the counsellor's messages that reach her without her writin
 from __future__ import annotations
 
 import asyncio
-import dataclasses
-import itertools
-import json
-from collections.abc import AsyncIterator
-from pathlib import Path
+import io
 from typing import Any
 
-import aiohttp
 import pytest
 
-from bot.channels.rasa import running
+from bot.channels import Terminal
 from bot.channels.rasa.tracker import rasa_payload
-from bot.config import Config, Environment
-from bot.core import Content, Conversation
 from bot.desk import Desk, DeskMessage
 from bot.messages import DESK, Kind
-from bot.storage import Store
 from bot.tools.export import records
-from tests.helpers.fake_rasa import FakeRasa
-
-DATA = Path(__file__).resolve().parents[2] / "data" / "rasa"
-OUR_SLOTS = ("language", "wegwijs_entry", "wegwijs_topic", "wegwijs_flow", "wegwijs_handoff")
-FORM_SLOTS = ("wegwijs_consent", "wegwijs_first_name", "wegwijs_contact", "wegwijs_phone", "wegwijs_languages", "wegwijs_dutch_level",
-              "wegwijs_sectors", "wegwijs_days", "wegwijs_childcare", "wegwijs_postcode", "wegwijs_notes")
-DOMAIN = {"slots": {name: {"type": "any", "mappings": [{"type": "custom"}]} for name in (*OUR_SLOTS, *FORM_SLOTS)},
-          "forms": {"job_shadowing_form": {"required_slots": list(FORM_SLOTS)}}}
-_ids = itertools.count(1)
-
-
-def load(name: str) -> Any:
-    return json.loads((DATA / name).read_text(encoding="utf-8"))
-
-
-@dataclasses.dataclass
-class Server:
-    url: str
-    http: aiohttp.ClientSession
-    store: Store
-    rasa: FakeRasa
-    conversation: Conversation
-
-    async def post(self, body: Any) -> tuple[int, Any]:
-        async with self.http.post(f"{self.url}/webhook", json=body) as response:
-            text = await response.text()
-            try:
-                return response.status, json.loads(text)
-            except ValueError:
-                return response.status, text
-
-    async def run(self, action: str, text: str = "", *, sender: str = "amina", slots: dict[str, Any] | None = None,
-                  payload: str | None = None, events: list[dict[str, Any]] | None = None, domain: dict[str, Any] | None = None,
-                  active_loop: dict[str, Any] | None = None) -> dict[str, Any]:
-        """One action call as Rasa makes it after her message ``text`` (or her press of a Wegwijs ``payload``)."""
-        status, body = await self.post(call(action, text, sender=sender, slots=slots, payload=payload, events=events, domain=domain,
-                                             active_loop=active_loop))
-        assert status == 200, body
-        return body
-
-
-def call(action: str, text: str = "", *, sender: str = "amina", slots: dict[str, Any] | None = None, payload: str | None = None,
-         events: list[dict[str, Any]] | None = None, domain: dict[str, Any] | None = None, active_loop: dict[str, Any] | None = None
-         ) -> dict[str, Any]:
-    message_id = f"msg-{next(_ids)}"
-    if payload is not None:
-        text = rasa_payload(payload)
-        latest = {"text": text, "message_id": message_id, "intent": {"name": "wegwijs_button", "confidence": 1.0},
-                  "entities": [{"entity": "wegwijs_payload", "value": payload}]}
-    else:
-        latest = {"text": text, "message_id": message_id, "intent": {"name": "nlu_fallback", "confidence": 0.3}, "entities": []}
-    history = events if events is not None else []
-    return {"next_action": action, "sender_id": sender, "version": "3.21.0",
-            "tracker": {"sender_id": sender, "slots": slots or {}, "latest_message": latest, "active_loop": active_loop or {},
-                        "events": [*history, {"event": "action", "name": "action_listen"},
-                                   {"event": "user", "text": text, "message_id": message_id, "parse_data": latest}]},
-            "domain": DOMAIN if domain is None else domain}
-
-
-def texts(body: dict[str, Any]) -> list[str]:
-    return [response["text"] for response in body["responses"]]
-
-
-def slots(body: dict[str, Any]) -> dict[str, Any]:
-    return {event["name"]: event["value"] for event in body["events"] if event["event"] == "slot"}
-
-
-def buttons(body: dict[str, Any]) -> list[dict[str, str]]:
-    return [button for response in body["responses"] for button in response.get("buttons", [])]
-
-
-async def desk_bodies(store: Store) -> list[dict[str, Any]]:
-    """What waits for the desk in the outbox (no desk runs here: it would be the terminal's or Telegram's)."""
-    from sqlalchemy import select
-
-    from bot.storage.models import Outbox
-    async with store.engine.connect() as connection:
-        rows = await connection.execute(select(Outbox.body).where(Outbox.channel == DESK).order_by(Outbox.id))
-        return [json.loads(row[0]) for row in rows]
-
-
-@pytest.fixture
-async def server(store: Store, content: Content, config: Config) -> AsyncIterator[Server]:
-    async with FakeRasa() as rasa:
-        rasa_config = dataclasses.replace(config, env=Environment(rasa_url=rasa.url))
-        conversation = Conversation(store, content, rasa_config)
-        async with running(conversation, rasa_config, port=0) as action_server, aiohttp.ClientSession() as http:
-            url = f"http://127.0.0.1:{action_server.port}"
-            rasa.action_server = f"{url}/webhook"
-            yield Server(url, http, store, rasa, conversation)
+from tests.helpers.rasa import DOMAIN, FORM_SLOTS, OUR_SLOTS, Server, buttons, call, load, slots, texts
 
 
 async def test_health_and_actions_are_rasa_sdks(server: Server) -> None:
@@ -271,18 +174,19 @@ async def test_recorded_form_requests_of_other_forms_get_nothing_from_us(server:
 # Handoff and relay -------------------------------------------------------------------------------
 
 async def test_handoff_case_card_relay_both_ways_and_close(server: Server) -> None:
+    """The counsellor works from the terminal's desk (`wegwijs chat --json` with "user": "desk:Amal")."""
     earlier = [{"event": "user", "text": "my residence card expires next month", "message_id": "e1"},
                {"event": "bot", "text": "Here is what I know about residence cards."}]
     body = await server.run("action_wegwijs_handoff", "i want to talk to a person", sender="nadia", events=earlier)
     assert slots(body)["wegwijs_handoff"] is True
     [case] = await server.store.list_cases(("open", "waiting"))
-    desk = Desk(server.conversation)
-    card = [body for body in await desk_bodies(server.store) if body.get("key") == "desk-card"]
-    assert card and "my residence card expires next month" in card[0]["text"]
-    assert "nadia" not in json.dumps(card)  # her Rasa id is never on the desk
+    terminal = Terminal(server.conversation, io.StringIO())
+    [card] = [reply for reply in await terminal.relayed() if reply.key == "desk-card"]
+    assert card.recipient == DESK and card.case == case.id and "my residence card expires next month" in card.text
+    assert "nadia" not in card.text  # her Rasa id is never on the desk
 
-    await desk.handle(DeskMessage("Amal", "d1", case.id, Kind.BUTTON, payload=f"take:{case.id}"))
-    await desk.handle(DeskMessage("Amal", "d2", case.id, Kind.TEXT, "Hello Nadia, I am Amal. How can I help?"))
+    await terminal.counsellor("Amal", Kind.BUTTON, payload=f"take:{case.id}", case=case.id)
+    await terminal.counsellor("Amal", Kind.TEXT, text="Hello Nadia, I am Amal. How can I help?", case=case.id)
     for _ in range(100):  # the outbox calls Rasa's execute; Rasa runs the relay, which utters what waits
         if any("How can I help" in (message.get("text") or "") for message in server.rasa.uttered.get("nadia", [])):
             break
@@ -293,15 +197,17 @@ async def test_handoff_case_card_relay_both_ways_and_close(server: Server) -> No
 
     body = await server.run("action_wegwijs_relay", "my card number is 0499 12 34 56", sender="nadia", slots={"wegwijs_handoff": True})
     assert texts(body) == []  # with a counsellor: the bot stays silent
-    relayed = [body["text"] for body in await desk_bodies(server.store) if body.get("key") == "her-message"]
-    assert relayed and "0499" not in relayed[-1]  # her words, with the phone number hidden from the desk
+    relayed = [reply.text for reply in await terminal.relayed() if reply.key == "her-message"]
+    assert relayed and "my card number is" in relayed[-1] and "0499" not in relayed[-1]  # the phone number hidden from the desk
 
-    await desk.handle(DeskMessage("Amal", "d3", case.id, Kind.BUTTON, payload=f"close:{case.id}"))
+    await terminal.counsellor("Amal", Kind.BUTTON, payload=f"close:{case.id}", case=case.id)
     for _ in range(100):
         if server.rasa.slots.get("nadia", {}).get("wegwijs_handoff", True) is None:
             break
         await asyncio.sleep(0.05)
     assert server.rasa.slots["nadia"]["wegwijs_handoff"] is None  # closed: said so, and the slot cleared
+    closed = server.conversation.content.catalogs.get("en", "handoff-closed-by-counsellor").text
+    assert closed in [message["text"] for message in server.rasa.uttered["nadia"]]
 
 
 async def test_counsellor_message_waits_while_rasa_is_down_then_arrives(server: Server) -> None:

@@ -14,7 +14,7 @@ import yaml
 from bot.channels.rasa.tracker import rasa_payload, typed_payload
 from bot.core import Content
 from bot.tools.export import records
-from tests.channels.rasa.test_actions import OUR_SLOTS, Server, buttons, call, server, slots, texts  # noqa: F401 - server: the fixture
+from tests.helpers.rasa import OUR_SLOTS, Server, call, slots, texts
 
 EXAMPLE = Path(__file__).resolve().parents[3] / "examples" / "rasa"
 RASA_BUILTIN_INTENTS = {"nlu_fallback"}
