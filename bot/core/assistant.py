@@ -44,7 +44,7 @@ STAGES = (her_language, router.desk, router.safety, pending, commands, router.sm
           router.buttons, router.empty, router.knowledge, fallback)
 
 
-def answering(language: str | None, forms: frozenset[str] = frozenset(), history: tuple[str, ...] | None = None) -> Assist:
+def answering(language: str | None, forms: frozenset[str] = frozenset(), history: tuple[tuple[str, str], ...] | None = None) -> Assist:
     """Her message as Wegwijs answers it anywhere: emergencies first, a counsellor while one has her."""
     return Assist(STAGES, language, forms, history)
 

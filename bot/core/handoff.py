@@ -19,6 +19,8 @@ TRIGGERS = ("command", "request", "failed", "flow", "emergency")
 PRIVATE_COMMANDS = ("forget", "clear")  # still for the bot while a counsellor has her
 PRIVATE_CONFIRMATIONS = ("forget:", "clear:")  # ... and her answer when the bot asks to confirm them
 CARD_MESSAGES = 5
+CARD_LINES = 8         # of an assistant's conversation (both sides)
+BOT_LINE_CHARS = 160   # the assistant's long answers, cut on the card
 REPLY_WINDOWS = {"whatsapp": timedelta(hours=24)}  # apps where free text reaches her only this long after her last message
 
 
@@ -195,9 +197,11 @@ async def card(turn: Turn, case: CaseRow, flow_title: str | None, answers: dict[
         parts.append(desk_text(turn, "desk-card-flow-answers") + "\n" + "\n".join(f"• {name}: {value}" for name, value in answers.items()))
     hers = [m["text"] for m in recent if m["direction"] == "in" and m["kind"] == "text" and m["text"] and not m["text"].startswith("/")
             and not (m["key"] or "").startswith("answer:")][-CARD_MESSAGES:]  # her flow answers: above, only with her consent
-    if turn.assist is not None and turn.assist.history is not None:  # an assistant's conversation: its record of her messages
-        hers = list(turn.assist.history)[-CARD_MESSAGES:]
-    if hers:
+    history = turn.assist.history if turn.assist is not None else None
+    if history:  # an assistant's conversation (Rasa): its record of both sides
+        lines = [f"› {for_desk(turn, text)}" if who == "her" else f"🤖 {_shortened(text)}" for who, text in history[-CARD_LINES:]]
+        parts.append(desk_text(turn, "desk-card-conversation") + "\n" + "\n".join(lines))
+    elif hers:
         parts.append(desk_text(turn, "desk-card-last") + "\n" + "\n".join(f"› {for_desk(turn, text)}" for text in hers))
     speakers = [c for c in desk.counsellors if case.language in c.languages]
     if speakers:
@@ -214,6 +218,11 @@ async def card(turn: Turn, case: CaseRow, flow_title: str | None, answers: dict[
     buttons = [[desk_text(turn, "desk-button-take"), f"take:{case.id}"], [desk_text(turn, "desk-button-close"), f"close:{case.id}"]]
     return {"text": "\n\n".join(parts), "title": ("⚠️ " if case.urgent else "") + title, "buttons": buttons, "key": "desk-card",
             "mentions": everyone(turn) if case.urgent else [c.telegram_id for c in speakers if c.telegram_id]}
+
+
+def _shortened(text: str) -> str:
+    flat = " ".join(text.split())
+    return flat if len(flat) <= BOT_LINE_CHARS else flat[: BOT_LINE_CHARS - 1].rstrip() + "…"
 
 
 def _entry_title(turn: Turn, key: str) -> str:

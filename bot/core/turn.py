@@ -35,7 +35,7 @@ class Assist:
     stages: tuple[Callable[[Turn], Awaitable[bool]], ...]
     language: str | None = None          # the assistant's language for her (its `language` slot), when set
     forms: frozenset[str] = frozenset()  # flows the assistant runs as its own form: started there, not here
-    history: tuple[str, ...] | None = None  # her messages as the assistant recorded them (for a case card)
+    history: tuple[tuple[str, str], ...] | None = None  # the conversation there, ("her" | "assistant", text): for a case card
     standing: Standing | None = None
 
 

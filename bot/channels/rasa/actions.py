@@ -13,7 +13,7 @@ from rasa_sdk.types import DomainDict
 from bot.channels.rasa.tracker import (
     CHANNEL,
     LANGUAGE_SLOT,
-    her_history,
+    conversation,
     incoming,
     language_slot,
     message_id,
@@ -51,7 +51,7 @@ class Host:
         found = (assistant.form_flow(self.content, name) for name in (domain.get("forms") or {}))
         return frozenset(flow.id for flow in found if flow is not None)
 
-    async def handle(self, tracker: Tracker, domain: DomainDict, message: Incoming, history: tuple[str, ...] | None = None
+    async def handle(self, tracker: Tracker, domain: DomainDict, message: Incoming, history: tuple[tuple[str, str], ...] | None = None
                      ) -> tuple[list[Outgoing], Standing | None]:
         assist = assistant.answering(language_slot(tracker), self.forms(domain), history)
         replies = await self.conversation.handle(message, assist)
@@ -114,7 +114,7 @@ class AnswerAction(WegwijsAction):
 
 
 class HandoffAction(WegwijsAction):
-    """A case on the Wegwijs desk for this conversation, her messages from the tracker on its card; the
+    """A case on the Wegwijs desk for this conversation, its last lines from the tracker on the card; the
     wegwijs_handoff slot then sends her messages to the relay."""
 
     def name(self) -> str:
@@ -122,7 +122,7 @@ class HandoffAction(WegwijsAction):
 
     async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> list[EventType]:
         message = incoming(tracker, ":handoff", payload=HUMAN)
-        replies, standing = await self.host.handle(tracker, domain, message, her_history(tracker))
+        replies, standing = await self.host.handle(tracker, domain, message, conversation(tracker))
         return self.host.say(dispatcher, replies, tracker.sender_id) + self.host.slots(tracker, domain, standing)
 
 

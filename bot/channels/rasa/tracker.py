@@ -17,7 +17,7 @@ BUTTON_INTENT = "wegwijs_button"
 PAYLOAD_ENTITY = "wegwijs_payload"
 LANGUAGE_SLOT = "language"
 TYPED_PAYLOAD = re.compile(r"/" + BUTTON_INTENT + r"(\{.*\})\s*", re.DOTALL)
-HISTORY = 12  # her last messages kept for a case card
+HISTORY = 12  # lines of the conversation kept for a case card
 
 
 def rasa_payload(payload: str) -> str:
@@ -78,12 +78,18 @@ def language_slot(tracker: Tracker) -> str | None:
     return value.split("-")[0].lower() if isinstance(value, str) and value else None
 
 
-def her_history(tracker: Tracker) -> tuple[str, ...]:
-    """What she wrote in this conversation (not her button presses), oldest first, for the case card."""
-    texts = [event["text"] for event in tracker.events or []
-             if isinstance(event, dict) and event.get("event") == "user" and isinstance(event.get("text"), str)
-             and event["text"].strip() and not event["text"].startswith("/")]
-    return tuple(texts[-HISTORY:])
+def conversation(tracker: Tracker) -> tuple[tuple[str, str], ...]:
+    """The conversation so far as the tracker has it, ("her" | "assistant", text), oldest first, for a case card:
+    what she wrote (not her button presses) and what the assistant said."""
+    lines = []
+    for event in tracker.events or []:
+        if not isinstance(event, dict) or not isinstance(event.get("text"), str) or not event["text"].strip():
+            continue
+        if event.get("event") == "user" and not event["text"].startswith("/"):
+            lines.append(("her", event["text"]))
+        elif event.get("event") == "bot":
+            lines.append(("assistant", event["text"]))
+    return tuple(lines[-HISTORY:])
 
 
 def rasa_message(reply: Outgoing) -> dict[str, Any]:

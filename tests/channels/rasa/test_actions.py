@@ -182,7 +182,10 @@ async def test_handoff_case_card_relay_both_ways_and_close(server: Server) -> No
     [case] = await server.store.list_cases(("open", "waiting"))
     terminal = Terminal(server.conversation, io.StringIO())
     [card] = [reply for reply in await terminal.relayed() if reply.key == "desk-card"]
-    assert card.recipient == DESK and card.case == case.id and "my residence card expires next month" in card.text
+    assert card.recipient == DESK and card.case == case.id
+    heading = server.conversation.content.catalogs.get("en", "desk-card-conversation").text
+    conversation = card.text.split(heading)[1]  # both sides, in order, from the tracker
+    assert conversation.index("› my residence card expires next month") < conversation.index("🤖 Here is what I know")
     assert "nadia" not in card.text  # her Rasa id is never on the desk
 
     await terminal.counsellor("Amal", Kind.BUTTON, payload=f"take:{case.id}", case=case.id)
