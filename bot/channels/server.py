@@ -141,7 +141,7 @@ async def serve(conversation: Conversation, config: Config, *, listen: str = "12
             await stack.enter_async_context(_whatsapp(server.whatsapp))
         if server.whatsapp is not None and server.telegram is not None:
             bridge(server.whatsapp, server.telegram)
-        stack.push_async_callback(_stopped, asyncio.create_task(_purge_daily(conversation, config, stop), name="purge"))
+        stack.push_async_callback(_stopped, asyncio.create_task(purge_daily(conversation, config, stop), name="purge"))
         runner = web.AppRunner(app, access_log=None, keepalive_timeout=KEEPALIVE, handle_signals=False)
         await runner.setup()
         stack.push_async_callback(runner.cleanup)
@@ -219,7 +219,7 @@ async def _telegram(server: Server, public_url: str | None, telegram_limits: boo
             await channel.application.stop()
 
 
-async def _purge_daily(conversation: Conversation, config: Config, stop: asyncio.Event) -> None:
+async def purge_daily(conversation: Conversation, config: Config, stop: asyncio.Event) -> None:
     """The retention purge once a day inside the server (`wegwijs db purge` does it on demand)."""
     retention = config.settings.retention
     while not stop.is_set():

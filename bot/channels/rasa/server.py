@@ -139,15 +139,27 @@ async def running(conversation: Conversation, config: Config, *, listen: str = "
 
 async def serve(conversation: Conversation, config: Config, *, listen: str, port: int, desk: bool = True,
                 stop: asyncio.Event | None = None) -> None:
-    """Until SIGINT/SIGTERM (or ``stop``). With TELEGRAM_TOKEN (and ``desk``) the Telegram bot and desk run here too."""
-    from bot.channels.telegram.run import _stop_on_signals, run
+    """Until SIGINT/SIGTERM (or ``stop``), with the daily retention purge. With TELEGRAM_TOKEN (and ``desk``) the
+    Telegram bot and desk run here too."""
+    from bot.channels.server import purge_daily
+    from bot.channels.telegram.run import _stop_on_signals
 
     stop = stop or _stop_on_signals()
+    purge = asyncio.create_task(purge_daily(conversation, config, stop), name="purge")
+    try:
+        await _serve(conversation, config, listen=listen, port=port, desk=desk, stop=stop)
+    finally:
+        stop.set()
+        await purge
+
+
+async def _serve(conversation: Conversation, config: Config, *, listen: str, port: int, desk: bool, stop: asyncio.Event) -> None:
+    from bot.channels.telegram.run import run
+
     async with running(conversation, config, listen=listen, port=port) as server:
         log.info("Rasa action server listening on %s:%d (POST /webhook, GET /actions, GET /health)", listen, server.port)
         if desk and config.env.telegram_token:
             await run(conversation, config, stop=stop)
         else:
-            if not desk or not config.env.telegram_token:
-                log.info("the desk is not run here: cases wait in the database for `wegwijs serve` or `wegwijs telegram`")
+            log.info("the desk is not run here: cases wait in the database for `wegwijs serve` or `wegwijs telegram`")
             await stop.wait()

@@ -296,3 +296,15 @@ async def test_recorded_tracker_without_message_ids_is_handled_once(server: Serv
     again = await server.post(request)
     assert first[0] == again[0] == 200
     assert first[1]["responses"] and again[1]["responses"] == []  # a redelivered call: not answered twice
+
+
+async def test_forget_through_the_assistant_leaves_nothing_of_her(server: Server) -> None:
+    await server.run("action_wegwijs_answer", "where can i learn dutch", sender="hiba")
+    await server.run("action_wegwijs_handoff", "i want a person", sender="hiba")
+    body = await server.run("action_wegwijs_answer", "/forget", sender="hiba")
+    assert rasa_payload("forget:yes") in [button["payload"] for button in buttons(body)]
+    body = await server.run("action_wegwijs_answer", payload="forget:yes", sender="hiba")
+    assert texts(body)  # the goodbye
+    counts = await server.store.counts()
+    assert counts["users"] == 0 and counts["messages"] == 0 and counts["states"] == 0
+    assert await server.store.list_cases(("open", "waiting", "active", "closed")) == []
