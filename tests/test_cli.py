@@ -109,7 +109,7 @@ def make_content(tmp_path: Path) -> Path:
 
 def entry(title: str, questions: list[str], extra: str = "", body: str = "Ask Opgroeien: https://www.opgroeien.be") -> str:
     lines = "".join(f"  - {q}\n" for q in questions)
-    return f"---\ntitle: {title}\nquestions:\n{lines}sources: [https://www.opgroeien.be]\n{extra}---\n{body}\n"
+    return f"---\ntitle: {title}\nquestions:\n{lines}sources: [https://www.opgroeien.be/kinderopvang]\n{extra}---\n{body}\n"
 
 
 def test_check_names_each_problem_with_file_line_and_fix(tmp_path: Path) -> None:

@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 import yaml
 
@@ -49,6 +50,8 @@ from bot.language import CATALOG, TEMPLATE, Catalogs, normalise, read_catalog
 from bot.tools import catalogs
 from bot.yamlfile import LOADER
 
+MAX_WORDS = 120  # an answer read on a phone
+HOME_PATHS = ("nl", "fr", "en", "ar", "index.html", "home")  # a site's front page in a language
 LINK = re.compile(r"\b(?:https?|ftp)://[^\s)\]>\"']+")
 TOPIC_IDS = ("childcare", "dutch-courses", "recognition", "job-shadowing", "integration", "work", "money", "safety", "health")
 # The keys the loaders read (bot/knowledge/entries.py, bot/flows/model.py): any other is a typo whose value is silently ignored.
@@ -319,12 +322,26 @@ def _answer(path: Path, answer: Answer, today: date, questions_misspelt: bool = 
             yield Finding("error", str(path), _line_of(path, link), f"link '{link}' is not https: use the https:// address of the official page")
     if not answer.sources:
         yield Finding("warning", str(path), 2, "no sources: list the official pages this answer relies on under 'sources:'")
+    for source in answer.sources:
+        if _home_page(source):
+            yield Finding("warning", str(path), _line_of(path, source),
+                          f"source '{source}' is a site's home page: cite the page the facts of this answer are on")
+    words = len(answer.body.split())
+    if words > MAX_WORDS:
+        yield Finding("warning", str(path), None,
+                      f"{words} words, more than {MAX_WORDS} for a phone: keep the action first and one idea per paragraph, link the rest")
     if answer.review_by is not None and answer.review_by < today:
         yield Finding("warning", str(path), _line_of(path, "review_by"), f"review date {answer.review_by} has passed: check the facts, then set a new review_by")
     wanted = MANY_VARIANTS if path.name.split(".")[-2] in MANY_VARIANTS_LANGUAGES else 2
     if len(answer.questions) < wanted and not questions_misspelt:  # 'question:' is reported as an error already
         yield Finding("warning", str(path), _line_of(path, "questions"),
                       f"{len(answer.questions)} question variants, fewer than {wanted}: add ways women ask this (short, as typed on a phone)")
+
+
+def _home_page(url: str) -> bool:
+    """https://www.caw.be or https://www.caw.be/ (or /nl, /fr ...): a home page, not the page of the facts."""
+    parts = urlsplit(url)
+    return bool(parts.netloc) and not parts.query and parts.path.strip("/").lower() in ("", *HOME_PATHS)
 
 
 def _locales(config: Config) -> Iterator[Finding]:
