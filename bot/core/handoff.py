@@ -199,7 +199,8 @@ async def card(turn: Turn, case: CaseRow, flow_title: str | None, answers: dict[
             and not (m["key"] or "").startswith("answer:")][-CARD_MESSAGES:]  # her flow answers: above, only with her consent
     history = turn.assist.history if turn.assist is not None else None
     if history:  # an assistant's conversation (Rasa): its record of both sides
-        lines = [f"› {for_desk(turn, text)}" if who == "her" else f"🤖 {_shortened(text)}" for who, text in history[-CARD_LINES:]]
+        lines = [f"› {for_desk(turn, text)}" if who == "her" else f"🤖 {for_desk(turn, _shortened(text))}"
+                 for who, text in history[-CARD_LINES:]]
         parts.append(desk_text(turn, "desk-card-conversation") + "\n" + "\n".join(lines))
     elif hers:
         parts.append(desk_text(turn, "desk-card-last") + "\n" + "\n".join(f"› {for_desk(turn, text)}" for text in hers))

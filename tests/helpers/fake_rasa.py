@@ -15,6 +15,7 @@ class FakeRasa:
         self.action_server = action_server  # http://127.0.0.1:<port>/webhook, set once the action server runs
         self.token = token
         self.executed: list[dict[str, Any]] = []   # {"sender": ..., "name": ..., "params": {...}}
+        self.events: list[dict[str, Any]] = []     # the events the actions run by execute returned
         self.uttered: dict[str, list[dict[str, Any]]] = {}  # sender -> the responses of the actions run
         self.slots: dict[str, dict[str, Any]] = {}  # sender -> slots as the actions set them
         self.status = 200                          # answer execute with this (e.g. 503: Rasa is down)
@@ -55,6 +56,7 @@ class FakeRasa:
         if self.input_channel == "rest":  # a collecting channel: Rasa hands the messages back instead of sending them
             return web.json_response({"tracker": {"sender_id": sender, "latest_input_channel": "rest"}, "messages": result.get("responses", [])})
         self.uttered.setdefault(sender, []).extend(result.get("responses", []))
+        self.events.extend(result.get("events", []))
         for event in result.get("events", []):
             if event.get("event") == "slot":
                 self.slots.setdefault(sender, {})[event["name"]] = event["value"]

@@ -6,7 +6,7 @@ from __future__ import annotations
 from typing import Any
 
 from rasa_sdk import Action, FormValidationAction, Tracker
-from rasa_sdk.events import EventType, FollowupAction, SlotSet
+from rasa_sdk.events import ActionExecuted, EventType, FollowupAction, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
 
@@ -139,10 +139,12 @@ class RelayAction(WegwijsAction):
         if new_message(tracker):
             replies, _ = await self.host.handle(tracker, domain, incoming(tracker, ":relay"))
         elif tracker.get_latest_input_channel() in COLLECTING:  # Rasa would hand the messages back, not to her
-            return []
+            return [ActionExecuted("action_listen")]
+        pushed = not replies and not new_message(tracker)
         waiting, standing = await self.host.conversation.waiting(CHANNEL, tracker.sender_id)
-        events = self.host.say(dispatcher, waiting + replies, tracker.sender_id)
-        return events + self.host.slots(tracker, domain, standing)
+        events = self.host.say(dispatcher, waiting + replies, tracker.sender_id) + self.host.slots(tracker, domain, standing)
+        # Run by Rasa's HTTP API, the action leaves Rasa without listening: her next message would match no rule.
+        return events + [ActionExecuted("action_listen")] if pushed else events
 
 
 class SignupAction(WegwijsAction):

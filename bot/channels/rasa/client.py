@@ -48,9 +48,7 @@ class RasaClient:
             async with self.session.post(f"{self.url}/conversations/{quote(item.recipient, safe='')}/execute",
                                          params=params, json={"name": RELAY}) as response:
                 status = response.status
-                answer = await response.json(content_type=None) if status < 300 else None
-        except ValueError:
-            answer = None
+                answer = await _json(response) if status < 300 else None
         except (aiohttp.ClientError, TimeoutError) as error:
             log.warning("Rasa's HTTP API could not be reached (%s); outbox item %s waits", type(error).__name__, item.id)
             return False
@@ -67,6 +65,13 @@ class RasaClient:
             log.warning("Rasa ran no %s for outbox item %s: is the action in the assistant's domain?", RELAY, item.id)
             return False
         return True
+
+
+async def _json(response: aiohttp.ClientResponse) -> object:
+    try:
+        return await response.json(content_type=None)
+    except ValueError:
+        return None
 
 
 def latest_channel(answer: object) -> str | None:

@@ -61,9 +61,12 @@ def malformed(call: Any) -> str | None:
                             ("active_loop", dict, "an object")):
         if tracker.get(key) is not None and not isinstance(tracker[key], kind):
             return f"tracker.{key} must be {name}"
-    text = (tracker.get("latest_message") or {}).get("text")
-    if text is not None and not isinstance(text, str):
-        return "tracker.latest_message.text must be a string"
+    latest = tracker.get("latest_message") or {}
+    for key, kind, name in (("text", str, "a string"), ("intent", dict, "an object"), ("entities", list, "a list")):
+        if latest.get(key) is not None and not isinstance(latest[key], kind):
+            return f"tracker.latest_message.{key} must be {name}"
+    if not all(isinstance(event, dict) for event in tracker.get("events") or []):
+        return "every event of tracker.events must be an object"
     if call.get("domain") is not None and not isinstance(call["domain"], dict):
         return "the domain must be an object"
     return None

@@ -80,15 +80,21 @@ def language_slot(tracker: Tracker) -> str | None:
 
 def conversation(tracker: Tracker) -> tuple[tuple[str, str], ...]:
     """The conversation so far as the tracker has it, ("her" | "assistant", text), oldest first, for a case card:
-    what she wrote (not her button presses) and what the assistant said."""
-    lines = []
+    what she wrote (not her button presses, nor her answers inside a form: those she may not have agreed to share)
+    and what the assistant said, since the conversation last started again."""
+    lines: list[tuple[str, str]] = []
+    in_form = False
     for event in tracker.events or []:
-        if not isinstance(event, dict) or not isinstance(event.get("text"), str) or not event["text"].strip():
-            continue
-        if event.get("event") == "user" and not event["text"].startswith("/"):
-            lines.append(("her", event["text"]))
-        elif event.get("event") == "bot":
-            lines.append(("assistant", event["text"]))
+        kind = event.get("event") if isinstance(event, dict) else None
+        if kind in ("restart", "session_started"):
+            lines, in_form = [], False
+        elif kind == "active_loop":
+            in_form = bool(event.get("name"))
+        elif isinstance(event, dict) and isinstance(event.get("text"), str) and event["text"].strip():
+            if kind == "user" and not in_form and not event["text"].startswith("/"):
+                lines.append(("her", event["text"]))
+            elif kind == "bot":
+                lines.append(("assistant", event["text"]))
     return tuple(lines[-HISTORY:])
 
 

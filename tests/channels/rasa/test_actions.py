@@ -15,7 +15,7 @@ from bot.channels.rasa.tracker import rasa_payload
 from bot.desk import Desk, DeskMessage
 from bot.messages import DESK, Kind
 from bot.tools.export import records
-from tests.helpers.rasa import DOMAIN, FORM_SLOTS, OUR_SLOTS, Server, buttons, call, load, slots, texts
+from tests.helpers.rasa import DOMAIN, FORM_SLOTS, OUR_SLOTS, Server, buttons, call, desk_bodies, load, slots, texts
 
 
 async def test_health_and_actions_are_rasa_sdks(server: Server) -> None:
@@ -197,6 +197,7 @@ async def test_handoff_case_card_relay_both_ways_and_close(server: Server) -> No
     uttered = [message["text"] for message in server.rasa.uttered["nadia"]]
     assert any("How can I help" in text for text in uttered)
     assert server.rasa.executed[0]["name"] == "action_wegwijs_relay" and server.rasa.executed[0]["params"]["output_channel"] == "latest"
+    assert {"event": "action", "name": "action_listen"} in [{k: e.get(k) for k in ("event", "name")} for e in server.rasa.events]
 
     body = await server.run("action_wegwijs_relay", "my card number is 0499 12 34 56", sender="nadia", slots={"wegwijs_handoff": True})
     assert texts(body) == []  # with a counsellor: the bot stays silent
@@ -254,6 +255,9 @@ async def test_on_rests_channel_the_counsellor_message_waits_for_her_next_messag
     ({"next_action": "action_wegwijs_answer", "tracker": {"sender_id": "a", "events": {}}, "domain": {}}, 400),
     ({"next_action": "action_wegwijs_answer", "tracker": {"sender_id": "a", "latest_message": {"text": 5}}, "domain": {}}, 400),
     ({"next_action": 5, "tracker": {"sender_id": "a"}}, 400),
+    ({"next_action": "action_wegwijs_answer", "tracker": {"sender_id": "a", "latest_message": {"text": "hi", "intent": "greet"}}, "domain": {}}, 400),
+    ({"next_action": "action_wegwijs_answer", "tracker": {"sender_id": "a", "latest_message": {"text": "hi", "entities": 5}}, "domain": {}}, 400),
+    ({"next_action": "validate_job_shadowing_form", "tracker": {"sender_id": "a", "events": [5]}, "domain": {}}, 400),
     ([1, 2], 400),
     ({"next_action": "action_wegwijs_answer", "tracker": {"sender_id": "a", "latest_message": {"text": "hi"}}}, 449),
 ])
@@ -308,3 +312,15 @@ async def test_forget_through_the_assistant_leaves_nothing_of_her(server: Server
     counts = await server.store.counts()
     assert counts["users"] == 0 and counts["messages"] == 0 and counts["states"] == 0
     assert await server.store.list_cases(("open", "waiting", "active", "closed")) == []
+
+
+async def test_card_keeps_the_assistants_lines_private_and_starts_at_the_last_restart(server: Server) -> None:
+    earlier = [{"event": "user", "text": "I am Fatima from Kerkstraat 5", "message_id": "e0"}, {"event": "restart"},
+               {"event": "user", "text": "i need help with papers", "message_id": "e1"},
+               {"event": "bot", "text": "We will call you on 0499 12 34 56"},
+               {"event": "active_loop", "name": "job_shadowing_form"}, {"event": "user", "text": "Fatima", "message_id": "e2"},
+               {"event": "active_loop", "name": None}]
+    await server.run("action_wegwijs_handoff", "a person please", sender="fatima", events=earlier)
+    [card] = [body["text"] for body in await desk_bodies(server.store) if body.get("key") == "desk-card"]
+    assert "i need help with papers" in card
+    assert "Kerkstraat" not in card and "0499" not in card and "› Fatima" not in card
